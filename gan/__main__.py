@@ -1,0 +1,7 @@
+"""Entry point for `python -m gan`."""
+
+import sys
+
+from gan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,259 @@
+"""`python -m gan train|sample|interpolate|presets` — a public contract scripts rely on.
+
+Bad arguments print one line on stderr and exit with code 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
+from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.trainer import Callback, Control, Trainer
+
+MAX_SAMPLES = 10_000
+MAX_FRAMES = 500
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m gan", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a GAN and write a run folder")
+    train.add_argument("--preset", default=DEFAULT_PRESET, help=f"one of {', '.join(PRESETS)}")
+    train.add_argument("--latent-dim", help="noise vector length, 1..1024 (preset default)")
+    train.add_argument("--epochs", help="passes over the data (preset default)")
+    train.add_argument("--batch-size", help="images per step (preset default)")
+    train.add_argument("--lr-g", help="generator learning rate (preset default)")
+    train.add_argument("--lr-d", help="discriminator learning rate (preset default)")
+    train.add_argument("--beta-1", help="Adam beta_1 (preset default)")
+    train.add_argument("--seed", default=0, help="seed for noise, shuffling and the grid")
+    train.add_argument("--max-seconds", help="wall-clock budget, loading and tracing included")
+    train.add_argument("--max-steps", help="stop after this many steps")
+    train.add_argument("--train-size", help="train on the first N images only")
+    train.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
+    train.add_argument("--data", help="a Keras-layout .npz or a folder with the IDX files")
+    train.add_argument("--out", required=True, help="run folder to write")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+
+    sample = commands.add_parser("sample", help="draw images from a saved generator")
+    sample.add_argument("--model", required=True, help="a generator .keras file")
+    sample.add_argument("-n", default="16", help=f"how many images, 1..{MAX_SAMPLES:,}")
+    sample.add_argument("--digit", help="0..9, for a conditional generator")
+    sample.add_argument("--seed", default="0")
+    sample.add_argument("--out", required=True, help=".npy (float32 in [0,1]) or .png (a grid)")
+
+    interpolate = commands.add_parser("interpolate", help="an animated GIF between two latents")
+    interpolate.add_argument("--model", required=True, help="a generator .keras file")
+    interpolate.add_argument("--steps", default="24", help=f"frames, 2..{MAX_FRAMES}")
+    interpolate.add_argument("--method", default="slerp", choices=("slerp", "lerp"))
+    interpolate.add_argument("--seed", default="0", help="seed of the start point")
+    interpolate.add_argument("--seed-end", default="1", help="seed of the end point")
+    interpolate.add_argument("--digit", help="0..9, for a conditional generator")
+    interpolate.add_argument("--fps", default="12", help="frames per second")
+    interpolate.add_argument("--out", required=True, help="a .gif file")
+
+    commands.add_parser("presets", help="list the presets")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    started_at = time.monotonic()
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, started_at)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_presets(args: argparse.Namespace, started_at: float) -> int:
+    width = max(map(len, PRESETS))
+    for name, preset in PRESETS.items():
+        default = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name:<{width}}  {preset.summary}{default}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, started_at: float) -> int:
+    out = Path(args.out)
+    overrides = {
+        "latent_dim": args.latent_dim,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr_g": args.lr_g,
+        "lr_d": args.lr_d,
+        "beta_1": args.beta_1,
+        "seed": args.seed,
+        "max_seconds": args.max_seconds,
+        "max_steps": args.max_steps,
+        "train_size": args.train_size,
+        "data_path": args.data,
+        "out_dir": str(out),
+    }
+    if args.resume:
+        if not (out / "run.json").is_file():
+            raise ConfigError(f"--resume: {out} holds no run (no run.json).")
+        check_writable(out)
+        trainer = Trainer.resume(
+            out,
+            epochs=args.epochs,
+            max_seconds=args.max_seconds,
+            max_steps=args.max_steps,
+            data_path=args.data,
+        )
+    else:
+        config = RunConfig.create(args.preset, dataset=args.dataset, **overrides)
+        if (out / "generator.keras").exists() or (out / "run.json").exists():
+            raise ConfigError(
+                f"{out} already holds a run; continue it with --resume or choose another --out."
+            )
+        check_writable(out)
+        trainer = Trainer.create(config)
+    control = Control()
+    signal.signal(signal.SIGINT, lambda *_: _interrupt(control))
+    end = trainer.run([ProgressPrinter(trainer)], control, started_at)
+    print(f"{end.reason}: {end.message} (step {end.step}, epoch {end.epoch}); run folder: {out}")
+    if end.reason == "error":
+        return 1
+    return 3 if end.reason == "diverged" else 0
+
+
+def _interrupt(control: Control) -> None:
+    """First Ctrl-C: stop after this batch and save. Second: the default abrupt exit."""
+    print("\nStopping after this batch and saving; Ctrl-C again to abort.", file=sys.stderr)
+    control.stop("interrupted (Ctrl-C)")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def check_writable(folder: Path) -> None:
+    """Raise ConfigError unless `folder` can be created and written (writes nothing lasting)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"Cannot write to {folder}: {error.strerror or error}.") from error
+
+
+class ProgressPrinter(Callback):
+    """tqdm progress bar plus the classic per-epoch loss line."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        from tqdm import tqdm
+
+        self.reports_accuracy = trainer.recipe.reports_accuracy
+        self.bar = tqdm(
+            total=trainer.total_steps,
+            initial=trainer.state.step,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+    def on_start(self, event) -> None:
+        self.bar.write(f"Data: {event.data_source} ({event.n_images:,} images)")
+        if event.notice:
+            self.bar.write(f"Notice: {event.notice}")
+
+    def on_step(self, event) -> None:
+        self.bar.update(1)
+        if event.step % 10 == 0:
+            self.bar.set_postfix(
+                g=f"{event.g_loss:.3f}", d=f"{event.d_loss:.3f}", img_s=f"{event.images_per_s:,.0f}"
+            )
+
+    def on_epoch(self, event) -> None:
+        stats = event.stats
+        line = f"Epoch {event.epoch}, Gen Loss: {stats['g_loss']:.4f}, "
+        line += f"Disc Loss: {stats['d_loss']:.4f}"
+        if self.reports_accuracy:
+            line += f", Acc Real: {stats['acc_real']:.0%}, Acc Fake: {stats['acc_fake']:.0%}"
+        self.bar.write(line)
+
+    def on_end(self, event) -> None:
+        self.bar.close()
+
+
+def _load(args: argparse.Namespace):
+    """The generator named by --model, and the digit argument checked against it."""
+    from gan.io import load_generator
+    from gan.latent import is_conditional
+
+    generator = load_generator(args.model)
+    digit = None if args.digit is None else parse_int("--digit", args.digit, 0, 9)
+    if digit is not None and not is_conditional(generator):
+        raise ConfigError(f"{args.model} is not conditional: --digit needs a conditional model.")
+    return generator, digit
+
+
+def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
+    import numpy as np
+
+    from gan import io
+    from gan.latent import is_conditional, latent_dim_of, render, sample_noise, tile
+
+    n = parse_int("-n", args.n, 1, MAX_SAMPLES)
+    seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".png"):
+        raise ConfigError(f"--out must end in .npy or .png, got {out.name!r}.")
+    generator, digit = _load(args)
+    noise = sample_noise(n, latent_dim_of(generator), seed)
+    digits = None
+    if is_conditional(generator):
+        digits = np.full(n, digit) if digit is not None else np.arange(n) % 10
+    images = render(generator, noise, digits)
+    if out.suffix == ".npy":
+        io.atomic_write(out, lambda temp: np.save(temp, images))
+    else:
+        io.save_png(tile(images, 10 if digits is not None and digit is None else None), out, 4)
+    print(f"wrote {n} samples to {out}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
+    import numpy as np
+
+    from gan import io
+    from gan.latent import interpolate, is_conditional, latent_dim_of, render, sample_noise
+
+    steps = parse_int("--steps", args.steps, 2, MAX_FRAMES)
+    seeds = [
+        parse_int(name, value, 0, 2**31 - 1)
+        for name, value in (("--seed", args.seed), ("--seed-end", args.seed_end))
+    ]
+    fps = parse_float("--fps", args.fps, 0.0, 60.0)
+    out = Path(args.out)
+    if out.suffix != ".gif":
+        raise ConfigError(f"--out must end in .gif, got {out.name!r}.")
+    generator, digit = _load(args)
+    dim = latent_dim_of(generator)
+    start, end = (sample_noise(1, dim, seed)[0] for seed in seeds)
+    path = interpolate(start, end, steps, args.method)
+    digits = np.full(steps, digit or 0) if is_conditional(generator) else None
+    frames = render(generator, path, digits)[..., 0]
+    io.save_gif(list(frames), out, fps)
+    print(f"wrote {steps} frames ({args.method}) to {out}")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "interpolate": cmd_interpolate,
+    "presets": cmd_presets,
+}

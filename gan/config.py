@@ -1,0 +1,144 @@
+"""`RunConfig`: the one object that describes a training run, validated on creation.
+
+Forms, the CLI and the tests all build it the same way, so a bad value gets the same
+readable `ConfigError` everywhere. Numpy- and TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from gan.presets import DEFAULT_PRESET, PRESETS, Preset
+
+DATASETS = ("mnist", "fashion_mnist")
+MAX_LATENT_DIM = 1024
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 4096
+
+
+class ConfigError(ValueError):
+    """A user-facing value is invalid; the message is one sentence a user understands."""
+
+
+def parse_int(label: str, value: Any, low: int, high: int) -> int:
+    """Parse an integer given as int or text; raise ConfigError unless low <= value <= high."""
+    original = value
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip().replace("_", ""))
+        except ValueError:
+            value = None
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            f"{label} must be a whole number from {low:,} to {high:,} (got {original!r})."
+        )
+    return value
+
+
+def parse_float(label: str, value: Any, low: float, high: float, *, low_open: bool = True) -> float:
+    """Parse a finite float; raise ConfigError unless it lies in (low, high] (or [low, high])."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    above = number > low if low_open else number >= low
+    if not (math.isfinite(number) and above and number <= high):
+        interval = f"{'above' if low_open else 'at least'} {low:g} and at most {high:g}"
+        raise ConfigError(f"{label} must be a number {interval} (got {value!r}).")
+    return number
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run. Build with `RunConfig.create(...)`."""
+
+    preset: str = DEFAULT_PRESET
+    dataset: str = "mnist"
+    latent_dim: int = 64
+    epochs: int = 5
+    batch_size: int = 64
+    lr_g: float = 5e-4
+    lr_d: float = 5e-4
+    beta_1: float = 0.5
+    seed: int = 0
+    sample_every: float = 1.0  # seconds between progress grids
+    max_seconds: float | None = None  # wall-clock budget; None: no budget
+    max_steps: int | None = None  # stop after this many steps; None: run all epochs
+    train_size: int | None = None  # use only the first N training images; None: all
+    data_path: str | None = None  # explicit dataset file or folder
+    out_dir: str | None = None  # run folder for checkpoints; None: keep in memory only
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            names = ", ".join(PRESETS)
+            raise ConfigError(f"Unknown preset {self.preset!r}; choose one of: {names}.")
+        if self.dataset not in DATASETS:
+            raise ConfigError(
+                f"Unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}."
+            )
+        parsed = {
+            "latent_dim": parse_int("Latent dimension", self.latent_dim, 1, MAX_LATENT_DIM),
+            "epochs": parse_int("Epochs", self.epochs, 1, MAX_EPOCHS),
+            "batch_size": parse_int("Batch size", self.batch_size, 1, MAX_BATCH_SIZE),
+            "lr_g": parse_float("Generator learning rate", self.lr_g, 0.0, 1.0),
+            "lr_d": parse_float("Discriminator learning rate", self.lr_d, 0.0, 1.0),
+            "beta_1": parse_float("Adam beta_1", self.beta_1, 0.0, 0.999, low_open=False),
+            "seed": parse_int("Seed", self.seed, 0, 2**31 - 1),
+            "sample_every": parse_float(
+                "Sample interval (seconds)", self.sample_every, 0.0, 3600.0
+            ),
+        }
+        if self.max_seconds is not None:
+            parsed["max_seconds"] = parse_float("Time budget (seconds)", self.max_seconds, 0.0, 1e7)
+        if self.max_steps is not None:
+            parsed["max_steps"] = parse_int("Step limit", self.max_steps, 1, 10**9)
+        if self.train_size is not None:
+            parsed["train_size"] = parse_int("Training-set size", self.train_size, 1, 10**7)
+        for name, value in parsed.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def create(cls, preset: str = DEFAULT_PRESET, **overrides: Any) -> RunConfig:
+        """A config with the preset's defaults, overridden by the given non-None values."""
+        if preset not in PRESETS:
+            return cls(preset=preset)  # raises the unknown-preset error
+        recipe = PRESETS[preset]
+        values = {
+            name: getattr(recipe, name)
+            for name in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "beta_1")
+        }
+        known = {field.name for field in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(preset=preset, **values)
+
+    @property
+    def recipe(self) -> Preset:
+        """The preset this run follows."""
+        return PRESETS[self.preset]
+
+    def check_data_size(self, n_images: int) -> None:
+        """Raise ConfigError if a batch would not fit in the training data."""
+        if self.batch_size > n_images:
+            raise ConfigError(
+                f"Batch size {self.batch_size:,} is larger than the training data "
+                f"({n_images:,} images); choose {n_images:,} or less."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Rebuild from `to_dict()` output, ignoring keys this version does not know."""
+        known = {field.name for field in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,119 @@
+"""Latent-space tools: seeded noise, lerp, slerp, interpolation paths, principal directions.
+
+Numpy only, so sliders respond without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from gan.data import to_unit
+
+Method = Literal["lerp", "slerp"]
+
+
+def sample_noise(n: int, latent_dim: int, seed: int | None = None) -> np.ndarray:
+    """Standard-normal latents `(n, latent_dim)` float32, reproducible for a given seed."""
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Straight line from a (t=0) to b (t=1)."""
+    return ((1.0 - t) * a + t * b).astype(np.float32)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Great-circle path from a (t=0) to b (t=1); the norm moves linearly between theirs.
+
+    Gaussian latents live near a sphere, so slerp keeps midpoints typical where lerp
+    shrinks them. Identical directions fall back to lerp; opposite ones take a fixed
+    perpendicular detour so the path is still well defined.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
+    if norm_a == 0.0 or norm_b == 0.0:
+        return lerp(a, b, t)
+    unit_a, unit_b = a / norm_a, b / norm_b
+    cos_omega = float(np.clip(unit_a @ unit_b, -1.0, 1.0))
+    norm = (1.0 - t) * norm_a + t * norm_b
+    if cos_omega > 1.0 - 1e-7:
+        return lerp(a, b, t)
+    if cos_omega < -1.0 + 1e-7:
+        side = _perpendicular(unit_a)
+        direction = np.cos(np.pi * t) * unit_a + np.sin(np.pi * t) * side
+        return (norm * direction).astype(np.float32)
+    omega = np.arccos(cos_omega)
+    direction = (np.sin((1.0 - t) * omega) * unit_a + np.sin(t * omega) * unit_b) / np.sin(omega)
+    return (norm * direction / np.linalg.norm(direction)).astype(np.float32)
+
+
+def _perpendicular(unit: np.ndarray) -> np.ndarray:
+    """A unit vector orthogonal to `unit`, chosen deterministically."""
+    axis = np.zeros_like(unit)
+    axis[int(np.argmin(np.abs(unit)))] = 1.0
+    side = axis - (axis @ unit) * unit
+    if len(unit) == 1 or np.linalg.norm(side) == 0.0:
+        return -unit  # in one dimension there is no detour: pass through the origin
+    return side / np.linalg.norm(side)
+
+
+def interpolate(a: np.ndarray, b: np.ndarray, steps: int, method: Method = "slerp") -> np.ndarray:
+    """`steps` latents `(steps, d)` from a to b inclusive, by lerp or slerp."""
+    if steps < 2:
+        raise ValueError("An interpolation needs at least 2 steps.")
+    path = lerp if method == "lerp" else slerp
+    return np.stack([path(a, b, t) for t in np.linspace(0.0, 1.0, steps)]).astype(np.float32)
+
+
+def principal_directions(latents: np.ndarray, features: np.ndarray, k: int) -> np.ndarray:
+    """GANSpace-style directions: the top-k principal axes of `features`, mapped to latent space.
+
+    `features` `(n, f)` are activations computed from `latents` `(n, d)`; each returned row
+    `(k, d)` is the least-squares latent direction that moves features along one axis,
+    scaled to unit norm.
+    """
+    centred = features - features.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    scores = centred @ axes[:k].T  # (n, k)
+    directions, *_ = np.linalg.lstsq(scores, latents - latents.mean(axis=0), rcond=None)
+    return (directions / np.linalg.norm(directions, axis=1, keepdims=True)).astype(np.float32)
+
+
+def tile(images: np.ndarray, columns: int | None = None, gap: int = 1) -> np.ndarray:
+    """Images `(n, h, w[, 1])` in [0, 1] -> one grid image `(H, W)` float32, grey gaps."""
+    images = np.asarray(images, np.float32)
+    if images.ndim == 4:
+        images = images[..., 0]
+    n, h, w = images.shape
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    grid = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), 0.5, np.float32)
+    for index, image in enumerate(images):
+        row, col = divmod(index, columns)
+        grid[row * (h + gap) : row * (h + gap) + h, col * (w + gap) : col * (w + gap) + w] = image
+    return grid
+
+
+def output_range(generator) -> Literal["tanh", "sigmoid"]:
+    """The range a generator draws in, read from its last layer's activation."""
+    activation = getattr(generator.layers[-1], "activation", None)
+    return "sigmoid" if getattr(activation, "__name__", "") == "sigmoid" else "tanh"
+
+
+def is_conditional(generator) -> bool:
+    """True when the generator also takes a digit label."""
+    return len(generator.inputs) == 2
+
+
+def latent_dim_of(generator) -> int:
+    """Length of the generator's noise vector."""
+    return int(generator.inputs[0].shape[-1])
+
+
+def render(generator, noise: np.ndarray, digits: np.ndarray | None = None) -> np.ndarray:
+    """Images for `noise` `(n, d)` (and digits `(n,)`): `(n, 28, 28, 1)` float32 in [0, 1]."""
+    inputs = noise if digits is None else [noise, np.asarray(digits, np.int32)]
+    images = np.asarray(generator(inputs, training=False), dtype=np.float32)
+    return to_unit(images, output_range(generator))

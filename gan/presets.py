@@ -1,0 +1,158 @@
+"""Presets as data: each classic Keras/TF MNIST GAN recipe is one `Preset` row.
+
+A preset names its builders (resolved in `gan.models`), the data range its generator
+produces, how its loss reads the discriminator, and the recipe's default settings.
+This module is numpy-free and TensorFlow-free so that forms and `--help` load fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One GAN recipe: architecture, data range, loss and default hyper-parameters."""
+
+    name: str
+    summary: str
+    source: str
+    generator: str
+    discriminator: str
+    data_range: Literal["tanh", "sigmoid"]  # tanh: data in [-1, 1]; sigmoid: [0, 1]
+    d_output: Literal["logits", "probability"]
+    update: Literal["simultaneous", "alternating"]
+    latent_dim: int = 100
+    epochs: int = 50
+    batch_size: int = 256
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta_1: float = 0.9
+    real_label: float = 1.0  # < 1 is one-sided label smoothing
+    grid: int = 4  # the progress grid is grid x grid samples
+    reports_accuracy: bool = False
+    frozen_d_on_g_step: bool = False
+    snapshot_every: int = 0  # keep a copy of the generator every N epochs (0: off)
+    conditional: bool = False
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="fast",
+            summary="Slim DCGAN for a laptop CPU: digits within seconds (the default).",
+            source="this project; a narrow DCGAN with two-timescale Adam and label smoothing",
+            generator="fast_generator",
+            discriminator="fast_discriminator",
+            data_range="tanh",
+            d_output="logits",
+            update="simultaneous",
+            latent_dim=64,
+            epochs=5,
+            batch_size=64,
+            lr_g=5e-4,
+            lr_d=5e-4,
+            beta_1=0.5,
+            real_label=0.9,
+            grid=6,
+        ),
+        Preset(
+            name="fast-conditional",
+            summary="The fast preset with a class label: pick the digit to draw.",
+            source="this project; conditional GAN (Mirza & Osindero 2014) on the fast networks",
+            generator="fast_generator",
+            discriminator="fast_discriminator",
+            data_range="tanh",
+            d_output="logits",
+            update="simultaneous",
+            latent_dim=64,
+            epochs=5,
+            batch_size=64,
+            lr_g=5e-4,
+            lr_d=5e-4,
+            beta_1=0.5,
+            real_label=0.9,
+            grid=10,
+            conditional=True,
+        ),
+        Preset(
+            name="dcgan",
+            summary="TensorFlow tutorial DCGAN: 100-d noise, Conv2DTranspose x3, tanh, BCE.",
+            source="tensorflow.org/tutorials/generative/dcgan (same network as the "
+            "'DCGAN-100' Keras recipe: Dense/BN/LeakyReLU/Conv2DTranspose G, "
+            "Conv/LeakyReLU/Dropout/Dense D)",
+            generator="dcgan_generator",
+            discriminator="dcgan_discriminator",
+            data_range="tanh",
+            d_output="logits",
+            update="simultaneous",
+            latent_dim=100,
+            epochs=50,
+            batch_size=256,
+            lr_g=1e-4,
+            lr_d=1e-4,
+            beta_1=0.9,
+            grid=4,
+        ),
+        Preset(
+            name="mlp",
+            summary="MLP GAN: Dense + LeakyReLU + BatchNorm, data in [-1, 1].",
+            source="Keras-GAN gan.py (eriklindernoren), Adam(2e-4, 0.5)",
+            generator="mlp_generator",
+            discriminator="mlp_discriminator",
+            data_range="tanh",
+            d_output="probability",
+            update="alternating",
+            latent_dim=100,
+            epochs=30,
+            batch_size=32,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            beta_1=0.5,
+            grid=5,
+        ),
+        Preset(
+            name="conv-sigmoid",
+            summary="Conv GAN on [0, 1] data with a sigmoid D; reports D accuracy on "
+            "real and fake, keeps a generator every 10 epochs.",
+            source="Brownlee, 'How to develop a GAN for MNIST' (Keras), Adam(2e-4, 0.5)",
+            generator="conv_sigmoid_generator",
+            discriminator="conv_sigmoid_discriminator",
+            data_range="sigmoid",
+            d_output="probability",
+            update="alternating",
+            latent_dim=100,
+            epochs=100,
+            batch_size=256,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            beta_1=0.5,
+            grid=5,
+            reports_accuracy=True,
+            snapshot_every=10,
+        ),
+        Preset(
+            name="conv-frozen-d",
+            summary="Conv GAN, tanh and [-1, 1], generator trained through a combined "
+            "model with the discriminator frozen.",
+            source="Keras-GAN dcgan.py (eriklindernoren), Adam(2e-4, 0.5)",
+            generator="upsampling_generator",
+            discriminator="deep_conv_discriminator",
+            data_range="tanh",
+            d_output="probability",
+            update="alternating",
+            latent_dim=100,
+            epochs=30,
+            batch_size=32,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            beta_1=0.5,
+            grid=5,
+            frozen_d_on_g_step=True,
+        ),
+    )
+}
+
+DEFAULT_PRESET = "fast"
