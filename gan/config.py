@@ -67,7 +67,7 @@ class RunConfig:
     lr_d: float = 5e-4
     beta_1: float = 0.5
     seed: int = 0
-    sample_every: float = 1.0  # seconds between progress grids
+    sample_every: float = 1.0  # seconds between progress grids (0: every step)
     max_seconds: float | None = None  # wall-clock budget; None: no budget
     max_steps: int | None = None  # stop after this many steps; None: run all epochs
     train_size: int | None = None  # use only the first N training images; None: all
@@ -91,7 +91,7 @@ class RunConfig:
             "beta_1": parse_float("Adam beta_1", self.beta_1, 0.0, 0.999, low_open=False),
             "seed": parse_int("Seed", self.seed, 0, 2**31 - 1),
             "sample_every": parse_float(
-                "Sample interval (seconds)", self.sample_every, 0.0, 3600.0
+                "Sample interval (seconds)", self.sample_every, 0.0, 3600.0, low_open=False
             ),
         }
         if self.max_seconds is not None:

@@ -405,15 +405,16 @@ class Trainer:
                     emit("on_samples", SamplesEvent(state.step, epoch, self.sample_grid()))
                     last_sample = time.monotonic()
                 out_of_time = time.monotonic() >= deadline
-                if out_of_time or state.step >= self.total_steps:
+                at_limit = config.max_steps is not None and state.step >= config.max_steps
+                if out_of_time or at_limit:
                     why = (
                         f"time budget of {config.max_seconds:g} s reached"
                         if out_of_time
-                        else f"step limit of {self.total_steps} reached"
+                        else f"step limit of {config.max_steps} reached"
                     )
-                    self._finish_epoch(emit, epoch, sums, count, epoch_start, complete=False)
+                    self._finish_epoch(emit, epoch, sums, count, epoch_start)
                     return EndEvent("finished", why, state.step, state.epoch)
-            self._finish_epoch(emit, epoch, sums, count, epoch_start, complete=True)
+            self._finish_epoch(emit, epoch, sums, count, epoch_start)
         return EndEvent("finished", f"{config.epochs} epochs done", state.step, state.epoch)
 
     def _finish_epoch(
@@ -423,13 +424,12 @@ class Trainer:
         sums: np.ndarray,
         count: int,
         started: float,
-        complete: bool,
     ) -> None:
-        """Report the epoch's means and grid, and checkpoint the run folder."""
+        """Report the epoch's means (if all its batches ran) and grid; checkpoint the run."""
         means = dict(zip(STATS, (sums / max(count, 1)).tolist(), strict=True))
         grid = self.sample_grid()
         emit("on_samples", SamplesEvent(self.state.step, epoch, grid))
-        if complete:
+        if count == self.steps_per_epoch:
             self.state.epochs.append({"epoch": epoch, "step": self.state.step, **means})
             emit("on_epoch", EpochEvent(epoch, self.state.step, means, time.monotonic() - started))
             self.state.epoch = epoch

@@ -1,0 +1,134 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan.cli import main
+
+TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128"]
+
+
+def run_cli(*args):
+    return main([str(a) for a in args])
+
+
+def test_presets_lists_one_line_each(capsys):
+    assert run_cli("presets") == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and lines[0].startswith("fast ")
+
+
+def test_train_writes_a_run_folder_and_prints_epoch_lines(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", "--preset", "fast", "--epochs", 2, *TINY, "--out", out) == 0
+    captured = capsys.readouterr()
+    assert "Epoch 1, Gen Loss: " in captured.out and "Epoch 2, Gen Loss: " in captured.out
+    assert "finished" in captured.out
+    assert {p.name for p in out.iterdir()} >= {
+        "generator.keras",
+        "discriminator.keras",
+        "run.json",
+        "samples",
+    }
+    # A second train into the same folder must not overwrite it...
+    assert run_cli("train", "--epochs", 1, *TINY, "--out", out) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    # ...but --resume continues it.
+    assert run_cli("train", "--resume", "--epochs", 3, "--out", out) == 0
+    assert json.loads((out / "run.json").read_text())["checkpoint"]["epoch"] == 3
+
+
+def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", "--epochs", 10_000, *TINY, "--max-seconds", 8, "--out", out) == 0
+    assert "time budget of 8 s reached" in capsys.readouterr().out
+    assert (out / "generator.keras").is_file()
+
+
+def test_sample_npy_and_png(trained_run, tmp_path):
+    model = trained_run / "generator.keras"
+    assert run_cli("sample", "--model", model, "-n", 12, "--out", tmp_path / "s.npy") == 0
+    images = np.load(tmp_path / "s.npy")
+    assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    assert run_cli("sample", "--model", model, "-n", 9, "--out", tmp_path / "s.png") == 0
+    assert Image.open(tmp_path / "s.png").size == (4 * (3 * 28 + 2),) * 2
+
+
+def test_sample_a_digit_from_a_conditional_model(conditional_generator, tmp_path, capsys):
+    out = tmp_path / "sevens.npy"
+    assert (
+        run_cli("sample", "--model", conditional_generator, "--digit", 7, "-n", 5, "--out", out)
+        == 0
+    )
+    assert np.load(out).shape == (5, 28, 28, 1)
+
+
+def test_interpolate_writes_a_gif_with_k_frames(trained_run, tmp_path):
+    out = tmp_path / "walk.gif"
+    assert (
+        run_cli(
+            "interpolate",
+            "--model",
+            trained_run / "generator.keras",
+            "--steps",
+            7,
+            "--method",
+            "lerp",
+            "--out",
+            out,
+        )
+        == 0
+    )
+    assert Image.open(out).n_frames == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["train", "--latent-dim", "0", "--out", "{out}"], "Latent dimension"),
+        (["train", "--latent-dim", "100000", "--out", "{out}"], "Latent dimension"),
+        (["train", "--latent-dim", "ten", "--out", "{out}"], "Latent dimension"),
+        (["train", "--epochs", "1000000", "--out", "{out}"], "Epochs"),
+        (["train", "--lr-g", "nan", "--out", "{out}"], "learning rate"),
+        (["train", "--batch-size", "70000", "--out", "{out}"], "Batch size"),
+        (["train", "--preset", "gpt", "--out", "{out}"], "Unknown preset"),
+        (["train", "--data", "{out}/nowhere.npz", "--out", "{out}"], "does not exist"),
+        (["train", "--epochs", "2"], "required: --out"),
+        (["sample", "--model", "{out}/none.keras", "--out", "{out}/x.npy"], "No model file"),
+        (["sample", "--model", "{model}", "-n", "0", "--out", "{out}/x.npy"], "-n must"),
+        (["sample", "--model", "{model}", "--out", "{out}/x.jpg"], ".npy or .png"),
+        (
+            ["sample", "--model", "{model}", "--digit", "3", "--out", "{out}/x.npy"],
+            "not conditional",
+        ),
+        (["interpolate", "--model", "{model}", "--steps", "1", "--out", "{out}/x.gif"], "--steps"),
+        (
+            ["interpolate", "--model", "{model}", "--method", "cubic", "--out", "{out}/x.gif"],
+            "invalid choice",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
+    args, words, tmp_path, trained_run, capsys
+):
+    out = tmp_path / "out"
+    model = trained_run / "generator.keras"
+    args = [a.format(out=out, model=model) for a in args]
+    assert run_cli(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_python_dash_m_gan_entry_point(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gan", "train", "--epochs", "0", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("(got '0').")

@@ -1,0 +1,61 @@
+import math
+
+import pytest
+
+from gan.config import ConfigError, RunConfig
+from gan.presets import PRESETS
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("latent_dim", 0, "Latent dimension"),
+        ("latent_dim", -3, "Latent dimension"),
+        ("latent_dim", 100_000, "Latent dimension"),
+        ("latent_dim", "abc", "Latent dimension"),
+        ("latent_dim", 2.5, "Latent dimension"),
+        ("latent_dim", True, "Latent dimension"),
+        ("epochs", 0, "Epochs"),
+        ("epochs", 10**6, "Epochs"),
+        ("batch_size", 0, "Batch size"),
+        ("lr_g", 0, "Generator learning rate"),
+        ("lr_d", math.nan, "Discriminator learning rate"),
+        ("lr_d", "fast", "Discriminator learning rate"),
+        ("beta_1", 1.0, "beta_1"),
+        ("seed", -1, "Seed"),
+        ("max_seconds", -5, "Time budget"),
+        ("dataset", "cifar", "Unknown dataset"),
+    ],
+)
+def test_bad_values_get_a_clear_message(field, value, words):
+    with pytest.raises(ConfigError, match=words) as caught:
+        RunConfig.create("fast", **{field: value})
+    assert repr(value) in str(caught.value) or field == "dataset"
+
+
+def test_unknown_preset_lists_the_choices():
+    with pytest.raises(ConfigError, match="fast, fast-conditional, dcgan"):
+        RunConfig.create("nope")
+
+
+def test_text_numbers_from_forms_and_cli_are_parsed():
+    config = RunConfig.create("mlp", latent_dim="32", epochs=" 3 ", lr_g="0.001")
+    assert (config.latent_dim, config.epochs, config.lr_g) == (32, 3, 0.001)
+
+
+def test_preset_defaults_fill_what_is_not_given():
+    config = RunConfig.create("dcgan", epochs=2)
+    recipe = PRESETS["dcgan"]
+    assert (config.latent_dim, config.batch_size, config.lr_g) == (100, 256, recipe.lr_g)
+    assert config.epochs == 2
+
+
+def test_batch_size_larger_than_the_data_is_refused():
+    config = RunConfig.create("fast", batch_size=600)
+    with pytest.raises(ConfigError, match="larger than the training data"):
+        config.check_data_size(512)
+
+
+def test_round_trip_through_a_dict():
+    config = RunConfig.create("conv-sigmoid", epochs=3, out_dir="/tmp/x")
+    assert RunConfig.from_dict(config.to_dict()) == config

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from gan.config import RunConfig
+from gan.latent import output_range, render, sample_noise
+from gan.presets import PRESETS
+from gan.trainer import Callback, Trainer
+
+
+class Steps(Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_step(self, event):
+        self.events.append(event)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_trains_a_few_steps(name, small):
+    config = RunConfig.create(name, batch_size=16, latent_dim=8, max_steps=3)
+    trainer = Trainer.create(config, small)
+    steps = Steps()
+    end = trainer.run([steps])
+    assert end.reason == "finished"
+    assert [e.step for e in steps.events] == [1, 2, 3]
+    for event in steps.events:
+        values = [event.g_loss, event.d_loss, event.d_real, event.d_fake]
+        assert np.all(np.isfinite(values))
+        assert 0.0 <= event.d_real <= 1.0 and 0.0 <= event.d_fake <= 1.0
+    generator = trainer.generator
+    digits = np.arange(5) if PRESETS[name].conditional else None
+    raw = np.asarray(
+        generator(
+            [sample_noise(5, 8), digits] if digits is not None else sample_noise(5, 8),
+            training=False,
+        )
+    )
+    assert raw.shape == (5, 28, 28, 1)
+    low = -1.0 if PRESETS[name].data_range == "tanh" else 0.0
+    assert raw.min() >= low and raw.max() <= 1.0
+    assert output_range(generator) == PRESETS[name].data_range
+    images = render(generator, sample_noise(5, 8), digits)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_dcgan_is_the_tensorflow_tutorial_network():
+    from gan.models import build_pair
+
+    generator, discriminator = build_pair(PRESETS["dcgan"], 100)
+    kinds = [type(layer).__name__ for layer in generator.layers[1:]]
+    assert kinds == [
+        "Dense",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Reshape",
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "LeakyReLU",
+        "Conv2DTranspose",
+    ]
+    assert generator.count_params() == 2_330_944  # the tutorial's summary
+    kinds = [type(layer).__name__ for layer in discriminator.layers[1:]]
+    assert kinds == [
+        "Conv2D",
+        "LeakyReLU",
+        "Dropout",
+        "Conv2D",
+        "LeakyReLU",
+        "Dropout",
+        "Flatten",
+        "Dense",
+    ]
+    assert discriminator.count_params() == 212_865

@@ -1,0 +1,230 @@
+import hashlib
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from gan import io
+from gan.config import RunConfig
+from gan.data import Dataset
+from gan.trainer import BackgroundRun, Callback, Control, Trainer, TrainingSlots, train
+
+
+class Recorder(Callback):
+    """Keeps every event, in order; optionally acts on a step."""
+
+    def __init__(self, on_step=None):
+        self.events, self._on_step = [], on_step
+
+    def on_start(self, event):
+        self.events.append(event)
+
+    def on_step(self, event):
+        self.events.append(event)
+        if self._on_step:
+            self._on_step(event)
+
+    def on_samples(self, event):
+        self.events.append(event)
+
+    def on_epoch(self, event):
+        self.events.append(event)
+
+    def on_end(self, event):
+        self.events.append(event)
+
+    def kinds(self):
+        return [type(e).__name__ for e in self.events]
+
+
+def tiny(**overrides):
+    values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}
+    return RunConfig.create("fast", **{**values, **overrides})
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_events_arrive_in_order(small):
+    recorder = Recorder()
+    end = train(tiny(epochs=2), [recorder], data=small)
+    assert end.reason == "finished" and end.epoch == 2 and end.step == 8
+    kinds = recorder.kinds()
+    assert kinds[0] == "StartEvent" and kinds[-1] == "EndEvent"
+    assert kinds.count("StepEvent") == 8 and kinds.count("EpochEvent") == 2
+    assert kinds.index("EpochEvent") > kinds.index("SamplesEvent") > kinds.index("StepEvent")
+    grids = [e.grid for e in recorder.events if type(e).__name__ == "SamplesEvent"]
+    assert grids[0].ndim == 2 and grids[0].min() >= 0.0 and grids[0].max() <= 1.0
+    start = recorder.events[0]
+    assert (start.n_images, start.steps_per_epoch, start.total_steps) == (128, 4, 8)
+
+
+def test_stop_from_another_thread_takes_effect_within_one_batch(small):
+    control = Control()
+    stopped_at = []
+
+    def stop_at_step_3(event):
+        if event.step == 3:
+            stopped_at.append(event.step)
+            threading.Thread(target=control.stop).start()
+            threading.Event().wait(0.2)  # the stop lands before the next batch starts
+
+    recorder = Recorder(stop_at_step_3)
+    end = train(tiny(epochs=50), [recorder], control, data=small)
+    assert end.reason == "stopped"
+    assert end.step == 3 == stopped_at[0]
+
+
+def test_pause_blocks_training_until_resume(small):
+    control = Control()
+    recorder = Recorder(lambda e: e.step == 2 and control.pause())
+    worker = threading.Thread(
+        target=train, args=(tiny(epochs=2), [recorder], control), kwargs={"data": small}
+    )
+    worker.start()
+    for _ in range(200):
+        if control.paused and recorder.kinds().count("StepEvent") == 2:
+            break
+        threading.Event().wait(0.05)
+    threading.Event().wait(0.5)
+    assert recorder.kinds().count("StepEvent") == 2  # no step while paused
+    control.resume()
+    worker.join(60)
+    assert recorder.events[-1].reason == "finished"
+    assert recorder.kinds().count("StepEvent") == 8
+
+
+def test_checkpoint_round_trip_and_resume(tmp_path, small):
+    out = tmp_path / "run"
+    assert train(tiny(epochs=1, out_dir=str(out)), data=small).reason == "finished"
+    record = json.loads((out / "run.json").read_text())
+    assert record["checkpoint"] == {
+        "epoch": 1,
+        "step": 4,
+        "seconds": record["checkpoint"]["seconds"],
+    }
+    assert record["config"]["latent_dim"] == 8 and record["data"]["n_images"] == 128
+    assert {"tensorflow", "keras", "numpy"} <= set(record["versions"])
+    assert (out / "samples" / "epoch_001.png").is_file()
+
+    generator = io.load_generator(out / "generator.keras")
+    trainer = Trainer.resume(out, data=small, epochs=3)
+    noise = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        trainer.generator(noise, training=False), generator(noise, training=False), atol=1e-6
+    )
+    end = trainer.run()
+    assert (end.reason, end.epoch, end.step) == ("finished", 3, 12)
+    record = json.loads((out / "run.json").read_text())
+    assert record["checkpoint"]["epoch"] == 3
+    assert [e["epoch"] for e in record["history"]["epochs"]] == [1, 2, 3]
+
+
+def test_nan_losses_end_as_diverged_and_keep_the_last_good_model(tmp_path, small):
+    out = tmp_path / "run"
+    assert train(tiny(epochs=1, out_dir=str(out)), data=small).reason == "finished"
+    before = digest(out / "generator.keras")
+    poisoned = Dataset("mnist", small.images, small.labels, "test")
+    trainer = Trainer.resume(out, data=poisoned, epochs=2)
+    trainer.dataset = trainer.dataset.map(lambda x, y: (x * np.nan, y))
+    end = trainer.run()
+    assert end.reason == "diverged"
+    assert "step 4 is kept" in end.message
+    assert digest(out / "generator.keras") == before
+    assert io.load_generator(out / "generator.keras") is not None
+    assert json.loads((out / "run.json").read_text())["end"]["reason"] == "diverged"
+
+
+def test_an_interrupted_save_leaves_the_previous_model_intact(tmp_path, trained_run):
+    target = tmp_path / "generator.keras"
+    target.write_bytes((trained_run / "generator.keras").read_bytes())
+    before = digest(target)
+
+    def crash_half_way(temp):
+        temp.write_bytes(b"half a model")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        io.atomic_write(target, crash_half_way)
+    assert digest(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["generator.keras"]  # no temp left behind
+    assert io.load_generator(target) is not None
+
+
+def test_stop_during_a_save_keeps_a_loadable_model(tmp_path, small, monkeypatch):
+    out = tmp_path / "run"
+    saving = threading.Event()
+    real_save = io.save_model
+
+    def save_and_signal(model, path):
+        saving.set()
+        return real_save(model, path)
+
+    monkeypatch.setattr(io, "save_model", save_and_signal)
+    run = BackgroundRun(tiny(epochs=2, out_dir=str(out)), small).start()
+    assert saving.wait(60)
+    run.stop()  # lands while the first checkpoint is being written
+    assert run.join(60)
+    assert io.load_generator(out / "generator.keras") is not None
+    assert run.snapshot().end.reason in ("stopped", "finished")
+
+
+def test_background_run_reports_snapshots_and_saves_mid_training(tmp_path, small):
+    gate = threading.Event()
+    run = BackgroundRun(
+        tiny(epochs=100, sample_every=0.0),
+        small,
+        callbacks=[Recorder(lambda e: e.step == 5 and gate.set())],
+    )
+    run.start()
+    assert gate.wait(60)
+    path = run.save_generator(tmp_path / "snapshot.keras")
+    assert io.load_generator(path) is not None
+    snap = run.snapshot()
+    assert snap.status == "running" and snap.start.n_images == 128
+    assert snap.grid is not None and len(snap.history["g_loss"]) >= 5
+    assert 0.0 < snap.progress < 1.0
+    run.pause()
+    assert run.snapshot().status == "paused"
+    run.stop()
+    assert run.join(30)
+    snap = run.snapshot()
+    assert (snap.status, snap.end.reason) == ("ended", "stopped")
+
+
+def test_a_run_nobody_watches_stops_itself(small):
+    run = BackgroundRun(tiny(epochs=10_000), small, idle_timeout=0.5)
+    run.start()
+    assert run.join(60)
+    end = run.snapshot().end
+    assert end.reason == "stopped" and "nobody watched" in end.message
+
+
+def test_bad_settings_end_the_worker_with_a_clear_error(small):
+    run = BackgroundRun(tiny(batch_size=1000), small).start()
+    assert run.join(30)
+    end = run.snapshot().end
+    assert end.reason == "error" and "larger than the training data" in end.message
+
+
+def test_training_slots_queue_runs_first_come_first_served():
+    slots = TrainingSlots(1)
+    first, second = object(), object()
+    assert slots.acquire(first, Control())
+    waiting = Control()
+    result = []
+    worker = threading.Thread(target=lambda: result.append(slots.acquire(second, waiting)))
+    worker.start()
+    for _ in range(100):
+        if slots.position(second) == 1:
+            break
+        threading.Event().wait(0.02)
+    assert slots.position(second) == 1 and slots.busy == 1
+    slots.release(first)
+    worker.join(5)
+    assert result == [True] and slots.busy == 1
+    leaving = Control()
+    leaving.stop()
+    assert slots.acquire(object(), leaving) is False
