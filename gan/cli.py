@@ -162,6 +162,7 @@ class ProgressPrinter(Callback):
             unit="step",
             dynamic_ncols=True,
             file=sys.stderr,
+            mininterval=0.5 if sys.stderr.isatty() else 10.0,  # logs get a line per 10 s
         )
 
     def on_start(self, event) -> None:
