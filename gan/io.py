@@ -30,6 +30,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     os.close(fd)
     try:
         write(Path(temp))
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

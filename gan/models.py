@@ -7,6 +7,7 @@ to `(n, 1)` logits or probabilities.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import keras
@@ -16,6 +17,18 @@ from gan.presets import Preset
 
 N_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
+_layer_ids = itertools.count(1)
+
+
+def make(layer_class, *args, **kwargs):
+    """Create a layer with an explicit, process-unique name.
+
+    Keras numbers automatic names with a global counter that Streamlit resets (it calls
+    `keras.backend.clear_session()` after every rerun), so a model built on a worker thread
+    during a rerun could get two layers of the same name.
+    """
+    kwargs.setdefault("name", f"{layer_class.__name__.lower()}_{next(_layer_ids)}")
+    return layer_class(*args, **kwargs)
 
 
 def _noise_input(latent_dim: int, conditional: bool):
@@ -24,8 +37,10 @@ def _noise_input(latent_dim: int, conditional: bool):
     if not conditional:
         return noise, noise
     label = keras.Input((), dtype="int32", name="digit")
-    one_hot = layers.CategoryEncoding(N_CLASSES, output_mode="one_hot", name="digit_one_hot")(label)
-    return [noise, label], layers.Concatenate(name="noise_and_digit")([noise, one_hot])
+    one_hot = make(layers.CategoryEncoding, N_CLASSES, output_mode="one_hot", name="digit_one_hot")(
+        label
+    )
+    return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
 
 
 def _image_input(conditional: bool):
@@ -34,57 +49,61 @@ def _image_input(conditional: bool):
     if not conditional:
         return image, image, None
     label = keras.Input((), dtype="int32", name="digit")
-    one_hot = layers.CategoryEncoding(N_CLASSES, output_mode="one_hot", name="digit_one_hot")(label)
+    one_hot = make(layers.CategoryEncoding, N_CLASSES, output_mode="one_hot", name="digit_one_hot")(
+        label
+    )
     return [image, label], image, one_hot
 
 
 def _head(features, one_hot, activation: str | None):
     """Flatten (join the label when conditional) and score with one unit."""
-    x = layers.Flatten()(features)
+    x = make(layers.Flatten)(features)
     if one_hot is not None:
-        x = layers.Concatenate()([x, one_hot])
-        x = layers.Dense(128)(x)
-        x = layers.LeakyReLU(0.2)(x)
-    return layers.Dense(1, activation=activation, name="score")(x)
+        x = make(layers.Concatenate)([x, one_hot])
+        x = make(layers.Dense, 128)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    return make(layers.Dense, 1, activation=activation, name="score")(x)
 
 
 def fast_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh."""
     inputs, x = _noise_input(latent_dim, conditional)
-    x = layers.Dense(7 * 7 * 64, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(32, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
-    image = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(x)
+    x = make(layers.Dense, 7 * 7 * 64, use_bias=False)(x)
+    x = make(layers.BatchNormalization)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Reshape, (7, 7, 64))(x)
+    x = make(layers.Conv2DTranspose, 32, 4, strides=2, padding="same", use_bias=False)(x)
+    x = make(layers.BatchNormalization)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
     return keras.Model(inputs, image, name="generator")
 
 
 def fast_discriminator(conditional: bool = False) -> keras.Model:
     """Slim DCGAN discriminator: two strided convs -> one logit."""
     inputs, image, one_hot = _image_input(conditional)
-    x = layers.Conv2D(32, 4, strides=2, padding="same")(image)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(64, 4, strides=2, padding="same")(x)
-    x = layers.LeakyReLU(0.2)(x)
+    x = make(layers.Conv2D, 32, 4, strides=2, padding="same")(image)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Conv2D, 64, 4, strides=2, padding="same")(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
     return keras.Model(inputs, _head(x, one_hot, None), name="discriminator")
 
 
 def dcgan_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """TF tutorial: Dense 7x7x256 -> BN -> LeakyReLU -> Conv2DTranspose 128, 64, 1 (tanh)."""
     inputs, x = _noise_input(latent_dim, conditional)
-    x = layers.Dense(7 * 7 * 256, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU()(x)
-    x = layers.Reshape((7, 7, 256))(x)
+    x = make(layers.Dense, 7 * 7 * 256, use_bias=False)(x)
+    x = make(layers.BatchNormalization)(x)
+    x = make(layers.LeakyReLU)(x)
+    x = make(layers.Reshape, (7, 7, 256))(x)
     for filters, strides in ((128, 1), (64, 2)):
-        x = layers.Conv2DTranspose(filters, 5, strides=strides, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.LeakyReLU()(x)
-    image = layers.Conv2DTranspose(
-        1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
+        x = make(
+            layers.Conv2DTranspose, filters, 5, strides=strides, padding="same", use_bias=False
+        )(x)
+        x = make(layers.BatchNormalization)(x)
+        x = make(layers.LeakyReLU)(x)
+    image = make(
+        layers.Conv2DTranspose, 1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
     )(x)
     return keras.Model(inputs, image, name="generator")
 
@@ -93,9 +112,9 @@ def dcgan_discriminator(conditional: bool = False) -> keras.Model:
     """TF tutorial: (Conv2D 5x5/2 -> LeakyReLU -> Dropout 0.3) x2 -> Flatten -> Dense logit."""
     inputs, x, one_hot = _image_input(conditional)
     for filters in (64, 128):
-        x = layers.Conv2D(filters, 5, strides=2, padding="same")(x)
-        x = layers.LeakyReLU()(x)
-        x = layers.Dropout(0.3)(x)
+        x = make(layers.Conv2D, filters, 5, strides=2, padding="same")(x)
+        x = make(layers.LeakyReLU)(x)
+        x = make(layers.Dropout, 0.3)(x)
     return keras.Model(inputs, _head(x, one_hot, None), name="discriminator")
 
 
@@ -103,33 +122,33 @@ def mlp_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """Keras-GAN MLP: Dense 256/512/1024 + LeakyReLU(0.2) + BN(0.8) -> Dense 784 tanh."""
     inputs, x = _noise_input(latent_dim, conditional)
     for units in (256, 512, 1024):
-        x = layers.Dense(units)(x)
-        x = layers.LeakyReLU(0.2)(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
-    x = layers.Dense(28 * 28, activation="tanh")(x)
-    return keras.Model(inputs, layers.Reshape(IMAGE_SHAPE)(x), name="generator")
+        x = make(layers.Dense, units)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+        x = make(layers.BatchNormalization, momentum=0.8)(x)
+    x = make(layers.Dense, 28 * 28, activation="tanh")(x)
+    return keras.Model(inputs, make(layers.Reshape, IMAGE_SHAPE)(x), name="generator")
 
 
 def mlp_discriminator(conditional: bool = False) -> keras.Model:
     """Keras-GAN MLP: Flatten -> Dense 512 -> Dense 256 (LeakyReLU 0.2) -> sigmoid."""
     inputs, x, one_hot = _image_input(conditional)
-    x = layers.Flatten()(x)
+    x = make(layers.Flatten)(x)
     for units in (512, 256):
-        x = layers.Dense(units)(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = make(layers.Dense, units)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
     return keras.Model(inputs, _head(x, one_hot, "sigmoid"), name="discriminator")
 
 
 def conv_sigmoid_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """Brownlee: Dense 7x7x128 -> Conv2DTranspose 4x4/2 x2 (LeakyReLU) -> Conv2D 7x7 sigmoid."""
     inputs, x = _noise_input(latent_dim, conditional)
-    x = layers.Dense(128 * 7 * 7)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((7, 7, 128))(x)
+    x = make(layers.Dense, 128 * 7 * 7)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Reshape, (7, 7, 128))(x)
     for _ in range(2):
-        x = layers.Conv2DTranspose(128, 4, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(x)
-    image = layers.Conv2D(1, 7, padding="same", activation="sigmoid")(x)
+        x = make(layers.Conv2DTranspose, 128, 4, strides=2, padding="same")(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    image = make(layers.Conv2D, 1, 7, padding="same", activation="sigmoid")(x)
     return keras.Model(inputs, image, name="generator")
 
 
@@ -137,44 +156,44 @@ def conv_sigmoid_discriminator(conditional: bool = False) -> keras.Model:
     """Brownlee: (Conv2D 64 3x3/2 -> LeakyReLU 0.2 -> Dropout 0.4) x2 -> Dense sigmoid."""
     inputs, x, one_hot = _image_input(conditional)
     for _ in range(2):
-        x = layers.Conv2D(64, 3, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(x)
-        x = layers.Dropout(0.4)(x)
+        x = make(layers.Conv2D, 64, 3, strides=2, padding="same")(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+        x = make(layers.Dropout, 0.4)(x)
     return keras.Model(inputs, _head(x, one_hot, "sigmoid"), name="discriminator")
 
 
 def upsampling_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """Keras-GAN DCGAN: Dense 7x7x128 relu -> (UpSampling -> Conv 3x3 -> BN -> ReLU) x2 -> tanh."""
     inputs, x = _noise_input(latent_dim, conditional)
-    x = layers.Dense(128 * 7 * 7, activation="relu")(x)
-    x = layers.Reshape((7, 7, 128))(x)
+    x = make(layers.Dense, 128 * 7 * 7, activation="relu")(x)
+    x = make(layers.Reshape, (7, 7, 128))(x)
     for filters in (128, 64):
-        x = layers.UpSampling2D()(x)
-        x = layers.Conv2D(filters, 3, padding="same")(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
-        x = layers.Activation("relu")(x)
-    image = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)
+        x = make(layers.UpSampling2D)(x)
+        x = make(layers.Conv2D, filters, 3, padding="same")(x)
+        x = make(layers.BatchNormalization, momentum=0.8)(x)
+        x = make(layers.Activation, "relu")(x)
+    image = make(layers.Conv2D, 1, 3, padding="same", activation="tanh")(x)
     return keras.Model(inputs, image, name="generator")
 
 
 def _bn_leaky_dropout(x):
     """BatchNorm(0.8) -> LeakyReLU(0.2) -> Dropout(0.25), the Keras-GAN D block."""
-    x = layers.BatchNormalization(momentum=0.8)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    return layers.Dropout(0.25)(x)
+    x = make(layers.BatchNormalization, momentum=0.8)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    return make(layers.Dropout, 0.25)(x)
 
 
 def deep_conv_discriminator(conditional: bool = False) -> keras.Model:
     """Keras-GAN DCGAN: Conv 32/64/128/256 3x3 with BN(0.8), LeakyReLU 0.2, Dropout 0.25."""
     inputs, x, one_hot = _image_input(conditional)
-    x = layers.Conv2D(32, 3, strides=2, padding="same")(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Dropout(0.25)(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same")(x)
-    x = layers.ZeroPadding2D(((0, 1), (0, 1)))(x)
+    x = make(layers.Conv2D, 32, 3, strides=2, padding="same")(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Dropout, 0.25)(x)
+    x = make(layers.Conv2D, 64, 3, strides=2, padding="same")(x)
+    x = make(layers.ZeroPadding2D, ((0, 1), (0, 1)))(x)
     x = _bn_leaky_dropout(x)
     for filters, strides in ((128, 2), (256, 1)):
-        x = layers.Conv2D(filters, 3, strides=strides, padding="same")(x)
+        x = make(layers.Conv2D, filters, 3, strides=strides, padding="same")(x)
         x = _bn_leaky_dropout(x)
     return keras.Model(inputs, _head(x, one_hot, "sigmoid"), name="discriminator")
 
@@ -201,3 +220,18 @@ def build_pair(preset: Preset, latent_dim: int) -> tuple[keras.Model, keras.Mode
     generator = BUILDERS[preset.generator](latent_dim, preset.conditional)
     discriminator = BUILDERS[preset.discriminator](preset.conditional)
     return generator, discriminator
+
+
+def latent_directions(generator: keras.Model, k: int = 6, n: int = 2000, seed: int = 0):
+    """GANSpace-style directions `(k, latent_dim)`: principal axes of the first Dense layer's
+    activations over `n` random latents, mapped back to latent space (unit vectors)."""
+    import numpy as np
+
+    from gan.latent import latent_dim_of, principal_directions, sample_noise
+
+    noise = sample_noise(n, latent_dim_of(generator), seed)
+    inputs = [noise, np.arange(n, dtype=np.int32) % N_CLASSES][: len(generator.inputs)]
+    dense = next((layer for layer in generator.layers if isinstance(layer, layers.Dense)), None)
+    probe = keras.Model(generator.inputs, dense.output if dense else generator.outputs[0])
+    features = np.asarray(probe(inputs, training=False))
+    return principal_directions(noise, features.reshape(n, -1), k)

@@ -1,0 +1,1 @@
+"""Helpers shared by the pages: cached loaders, the session's runs, charts, widgets."""

@@ -1,0 +1,71 @@
+"""Choosing a generator: shipped, from this session's runs, or uploaded (validated)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from gan.config import ConfigError
+from gan.io import MAX_MODEL_BYTES
+from pages.common.resources import PRETRAINED, load_any
+from pages.common.runs import finished_runs
+
+UPLOADS = Path(tempfile.gettempdir()) / "gan-studio-uploads"
+UPLOAD = "Upload a .keras generator…"
+
+
+def generator_picker():
+    """Sidebar choice of generator; returns (path, model) or (None, None) with a message."""
+    choices = {label: str(path) for label, path in PRETRAINED.items() if path.is_file()}
+    snapshot = st.session_state.get("explore_model")
+    if snapshot:
+        choices["From the Train page (latest opened)"] = snapshot
+    for run in finished_runs():
+        choices[f"Run {run.label}"] = str(run.generator_path)
+    choices[UPLOAD] = ""
+    labels = list(choices)
+    default = labels.index("From the Train page (latest opened)") if snapshot else 0
+    label = st.sidebar.selectbox("Generator", labels, index=default, key="generator_choice")
+    path = choices[label] or _uploaded_path()
+    if not path:
+        return None, None
+    try:
+        return path, load_any(path)
+    except ConfigError as error:
+        st.error(str(error))
+        return None, None
+
+
+def _uploaded_path() -> str | None:
+    """Save an uploaded file under a content-addressed name; None until one is given."""
+    upload = st.sidebar.file_uploader("Generator file", type=["keras"], key="upload")
+    if upload is None:
+        st.info(
+            "Upload a generator saved by this app or `python -m gan` (a `.keras` file that "
+            "maps a latent vector to a 28×28×1 image)."
+        )
+        return None
+    if upload.size > MAX_MODEL_BYTES:
+        st.error(
+            f"{upload.name} is {upload.size / 2**20:.0f} MB; generators over "
+            f"{MAX_MODEL_BYTES // 2**20} MB are refused."
+        )
+        return None
+    data = upload.getvalue()
+    path = UPLOADS / f"{hashlib.sha256(data).hexdigest()[:16]}.keras"
+    if not path.exists():
+        UPLOADS.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return str(path)
+
+
+def digit_picker(generator, key: str) -> int | None:
+    """A digit selector for conditional generators; None otherwise."""
+    from gan.latent import is_conditional
+
+    if not is_conditional(generator):
+        return None
+    return st.sidebar.selectbox("Digit to draw", list(range(10)), index=7, key=key)

@@ -1,0 +1,81 @@
+"""Process-wide, read-only resources (`st.cache_resource`): shared by every session."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from gan.trainer import TrainingSlots
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+PRETRAINED = {
+    "Pretrained digits (models/generator.keras)": MODELS / "generator.keras",
+    "Pretrained, pick the digit (models/conditional_generator.keras)": MODELS
+    / "conditional_generator.keras",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def tensorflow_warmup() -> threading.Thread:
+    """Import TensorFlow on a background thread at first page view, so forms paint at once."""
+
+    def work() -> None:
+        import gan.models  # noqa: F401  (imports keras and tensorflow)
+
+    thread = threading.Thread(target=work, name="tf-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def tensorflow_ready() -> bool:
+    """True once the background import has finished."""
+    return not tensorflow_warmup().is_alive()
+
+
+@st.cache_resource(show_spinner="Loading a pretrained generator…")
+def pretrained_generator(path: str):
+    """A shipped generator, loaded once per server process; never trained."""
+    from gan.io import load_generator
+
+    return load_generator(path)
+
+
+@st.cache_resource(show_spinner="Loading the digits…")
+def training_data(dataset: str):
+    """The training set, read once per process and shared read-only by all sessions."""
+    from gan.data import load_dataset
+
+    return load_dataset(dataset)
+
+
+@st.cache_resource
+def training_slots() -> TrainingSlots:
+    """Server-wide limit on concurrent trainings (env GAN_MAX_TRAININGS, default: cores / 2)."""
+    default = max(1, (os.cpu_count() or 2) // 2)
+    return TrainingSlots(int(os.environ.get("GAN_MAX_TRAININGS", default)))
+
+
+@st.cache_resource(show_spinner="Finding meaningful directions…")
+def directions_for(path: str, k: int = 6):
+    """GANSpace-style latent directions of the generator stored at `path`."""
+    from gan.models import latent_directions
+
+    return latent_directions(load_any(path), k)
+
+
+def load_any(path: str):
+    """A generator by path: shipped ones from the shared cache, others loaded fresh."""
+    if path in {str(p) for p in PRETRAINED.values()}:
+        return pretrained_generator(path)
+    return session_generator(path, os.path.getmtime(path))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Loading the generator…")
+def session_generator(path: str, mtime: float):
+    """A session's own generator file (a run, a snapshot or an upload), by path and version."""
+    from gan.io import load_generator
+
+    return load_generator(path)

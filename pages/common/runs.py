@@ -1,0 +1,67 @@
+"""This session's training runs: start one, find the current one, keep finished ones."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from gan.config import RunConfig
+from gan.trainer import BackgroundRun
+from pages.common.resources import training_data, training_slots
+
+IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
+RUNS_ROOT = Path(tempfile.gettempdir()) / "gan-studio-runs"
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What the compare view keeps of an ended run."""
+
+    label: str
+    history: dict[str, list[float]]
+    grid: np.ndarray | None
+    generator_path: Path
+    reason: str
+
+
+def current_run() -> BackgroundRun | None:
+    """The session's latest run, if any."""
+    return st.session_state.get("run")
+
+
+def finished_runs() -> list[FinishedRun]:
+    """This session's ended runs, oldest first."""
+    return st.session_state.setdefault("finished_runs", [])
+
+
+def start_run(config: RunConfig) -> None:
+    """Start a background run for this session, writing checkpoints to a fresh folder."""
+    out_dir = RUNS_ROOT / f"{time.strftime('%Y%m%d-%H%M%S')}-{id(st.session_state):x}"
+    config = RunConfig.from_dict({**config.to_dict(), "out_dir": str(out_dir)})
+    data = training_data(config.dataset)
+    run = BackgroundRun(config, data, slots=training_slots(), idle_timeout=IDLE_TIMEOUT_S)
+    st.session_state["run"] = run.start()
+    st.session_state.pop("archived", None)
+
+
+def archive_if_ended(run: BackgroundRun) -> None:
+    """Add an ended run to the compare list once (if it saved a generator)."""
+    snap = run.snapshot()
+    if snap.end is None or st.session_state.get("archived") is run:
+        return
+    st.session_state["archived"] = run
+    generator = Path(run.config.out_dir) / "generator.keras"
+    if generator.is_file():
+        config = run.config
+        label = (
+            f"#{len(finished_runs()) + 1} {config.preset}, z={config.latent_dim}, "
+            f"{snap.last.step if snap.last else 0} steps"
+        )
+        finished_runs().append(
+            FinishedRun(label, snap.history, snap.grid, generator, snap.end.reason)
+        )

@@ -1,0 +1,67 @@
+"""Latent explorer: move through a generator's latent space with sliders and directions."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from pages.common.charts import show_image
+from pages.common.pickers import digit_picker, generator_picker
+from pages.common.resources import directions_for, tensorflow_warmup
+
+tensorflow_warmup()
+st.title("Latent explorer")
+st.caption(
+    "Every image is the generator's answer to one latent vector z. Move z, watch the "
+    "digit change: nearby points give similar digits."
+)
+
+with st.spinner("Loading TensorFlow and the generator (first time only)…"):
+    path, generator = generator_picker()
+if generator is None:
+    st.stop()
+
+from gan.latent import latent_dim_of, render, sample_noise  # noqa: E402
+
+dim = latent_dim_of(generator)
+with st.sidebar:
+    st.header("Latent point")
+    if st.button("Randomize", width="stretch"):
+        st.session_state["explore_seed"] = int(np.random.default_rng().integers(0, 10_000))
+    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="explore_seed")
+    shown = st.multiselect(
+        "Dimensions with sliders",
+        list(range(dim)),
+        default=list(range(min(6, dim))),
+        key="explore_dims",
+        help="Pick which coordinates of z get a slider.",
+    )
+digit = digit_picker(generator, "explore_digit")
+
+z = sample_noise(1, dim, int(seed))[0]
+directions = directions_for(path)
+controls, picture = st.columns([3, 2])
+with controls:
+    st.subheader("Meaningful directions")
+    st.caption(
+        "Principal directions of the generator's first layer (GANSpace): each moves "
+        "several coordinates at once along the axis where images vary most."
+    )
+    for index, direction in enumerate(directions):
+        amount = st.slider(f"Direction {index + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{index}-{seed}")
+        z = z + amount * direction
+    st.subheader("Coordinates")
+    for i in shown:
+        z[i] = st.slider(
+            f"z[{i}]", -3.0, 3.0, float(np.clip(z[i], -3, 3)), 0.05, key=f"z-{i}-{seed}"
+        )
+
+started = time.perf_counter()
+image = render(generator, z[None], None if digit is None else np.array([digit]))[0, ..., 0]
+elapsed_ms = (time.perf_counter() - started) * 1000
+st.session_state["explore_z"] = z
+with picture:
+    show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
+    st.caption("Use the **Interpolate** page to walk from this point to another.")

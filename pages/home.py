@@ -1,0 +1,95 @@
+"""Classroom: what a GAN is, shown with real pictures next to each short explanation."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pages.common.charts import show_image
+from pages.common.resources import (
+    PRETRAINED,
+    pretrained_generator,
+    tensorflow_ready,
+    tensorflow_warmup,
+    training_data,
+)
+
+tensorflow_warmup()
+st.title("MNIST GAN Studio")
+st.markdown(
+    "A **Generative Adversarial Network** is two networks playing a game. The **generator** G "
+    "turns random noise z into an image. The **discriminator** D looks at an image and says "
+    "how sure it is that the image is real. D learns to catch fakes; G learns to fool D. "
+    "Neither ever sees a rule for what a digit looks like — G only ever learns through D's "
+    "verdicts."
+)
+st.page_link(
+    "pages/train.py", label="Train one yourself — the default shows digits in seconds", icon="🏋️"
+)
+
+
+def real_row() -> np.ndarray:
+    """Twelve real training digits as one strip."""
+    from gan.latent import tile
+
+    data = training_data("mnist")
+    pick = np.random.default_rng(0).choice(len(data), 12, replace=False)
+    return tile(data.images[pick] / 255.0, columns=12)
+
+
+def generated_row(scale: float = 1.0) -> np.ndarray | None:
+    """Twelve samples of the shipped generator (noise scaled by `scale`); None if not ready."""
+    path = next(iter(PRETRAINED.values()))
+    if not tensorflow_ready() or not path.is_file():
+        return None
+    from gan.latent import latent_dim_of, render, sample_noise, tile
+
+    generator = pretrained_generator(str(path))
+    noise = sample_noise(12, latent_dim_of(generator), seed=3) * scale
+    if scale < 1.0:
+        noise += sample_noise(1, latent_dim_of(generator), seed=4)
+    return tile(render(generator, noise), columns=12)
+
+
+st.subheader("1. What D sees")
+st.markdown(
+    "D gets a mix of both rows below, without the labels, and must say which is which. "
+    "Early in training the fakes are blobs and D wins easily."
+)
+show_image(real_row(), "Real: handwritten digits from MNIST")
+
+
+@st.fragment(run_every=1.0 if not tensorflow_ready() else None)
+def generated() -> None:
+    row = generated_row()
+    if row is None:
+        st.info("Loading TensorFlow to draw fakes (first start only)…")
+        return
+    show_image(row, "Fake: G(z) for 12 random z, from the shipped generator")
+    st.subheader("4. What mode collapse looks like")
+    st.markdown(
+        "A generator that finds one digit D cannot catch may draw only that digit, for every "
+        "z. Below, the same generator is fed twelve *nearly identical* z's — this is what a "
+        "collapsed generator's output looks like for *all* z. The Train page's fixed-noise grid "
+        "is where you would spot it: every tile the same."
+    )
+    collapsed = generated_row(scale=0.05)
+    show_image(collapsed, "Collapsed: twelve samples, one digit")
+
+
+st.subheader("2. What G sees")
+st.markdown(
+    "G never sees a real digit. It sees noise, and the gradient of D's verdict on its "
+    "fakes: 'make this pixel brighter and D would believe you more'."
+)
+generated()
+
+st.subheader("3. What the curves mean")
+st.markdown(
+    "- **D loss and G loss** measure the game, not the images. They pull against each other, so "
+    "they wobble and do *not* steadily fall. A falling G loss can even mean D has got worse, "
+    "not that the images got better — judge the pictures, not the loss.\n"
+    "- **mean D(x)** (real) and **mean D(G(z))** (fake) are D's average confidence. Healthy "
+    "training keeps both away from 0 and 1; if D(G(z)) sits at 0, D has won and G learns little.\n"
+    "- **NaN** losses mean training diverged: the app stops the run and keeps the last good model."
+)

@@ -1,0 +1,147 @@
+"""Train: pick a recipe, click Train, watch the GAN learn live; pause, stop, save, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from gan.config import ConfigError
+from pages.common.charts import compare_figure, history_figure, show_image
+from pages.common.forms import config_form
+from pages.common.resources import tensorflow_ready, tensorflow_warmup
+from pages.common.runs import archive_if_ended, current_run, finished_runs, start_run
+
+tensorflow_warmup()
+st.title("Train a GAN")
+
+run = current_run()
+active = run is not None and run.active
+
+with st.sidebar:
+    st.header("Settings")
+    config = config_form(disabled=active)
+    if not tensorflow_ready():
+        st.info("Loading TensorFlow in the background (first start only)…")
+
+left, middle, right = st.columns(3)
+if left.button("Train", type="primary", disabled=active or config is None, width="stretch"):
+    try:
+        start_run(config)
+    except ConfigError as error:
+        st.error(str(error))
+    st.rerun()
+if active:
+    paused = run.control.paused
+    middle.button(
+        "Resume" if paused else "Pause",
+        width="stretch",
+        on_click=run.resume if paused else run.pause,
+    )
+    right.button("Stop", on_click=run.stop, width="stretch")
+
+
+def status_line(snap) -> None:
+    """Progress bar, counters, speed, ETA and the data source."""
+    if snap.status == "queued":
+        st.warning(
+            f"Waiting for a free training slot: you are number {snap.queue_position} in "
+            "the queue. Training starts by itself."
+        )
+        return
+    if snap.status == "preparing":
+        st.info("Preparing: loading data, building the networks, compiling the step…")
+        return
+    last, start = snap.last, snap.start
+    step = last.step if last else 0
+    st.progress(snap.progress, text=f"{snap.status} — step {step:,} of {start.total_steps:,}")
+    a, b, c, d = st.columns(4)
+    a.metric("Epoch", f"{last.epoch if last else 1} / {start.config.epochs}")
+    b.metric("Images/s", f"{last.images_per_s:,.0f}" if last else "…")
+    eta = snap.eta_seconds
+    c.metric("ETA", f"{eta:,.0f} s" if eta is not None and snap.end is None else "—")
+    d.metric("Images seen", f"{step * start.config.batch_size:,}")
+    st.caption(f"Data: {start.data_source} ({start.n_images:,} images)")
+    if start.notice:
+        st.warning(start.notice)
+
+
+def end_line(snap) -> None:
+    """How the run ended, in the right colour."""
+    end = snap.end
+    text = f"Run {end.reason}: {end.message}"
+    {"finished": st.success, "stopped": st.info}.get(end.reason, st.error)(text)
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live_view() -> None:
+    """Redrawn every second while the run trains."""
+    run.touch()
+    snap = run.snapshot()
+    if snap.end is not None:
+        end_line(snap)
+    if snap.start is not None:
+        status_line(snap)
+        charts, picture = st.columns([3, 2])
+        with charts:
+            st.plotly_chart(
+                history_figure(snap.history, ("g_loss", "d_loss"), "Losses"),
+                width="stretch",
+                key="losses",
+            )
+            names = ("d_real", "d_fake")
+            if snap.start.config.recipe.reports_accuracy:
+                names += ("acc_real", "acc_fake")
+            st.plotly_chart(
+                history_figure(snap.history, names, "What D says", (0, 1)),
+                width="stretch",
+                key="d_outputs",
+            )
+        with picture:
+            if snap.grid is not None:
+                show_image(snap.grid, "Fixed noise: the same z in every frame")
+    elif snap.end is None:
+        status_line(snap)
+    if active and snap.end is not None:
+        st.rerun()  # one full rerun: polling off, Train enabled again
+
+
+def explore(path) -> None:
+    """Open a generator file in the explorer."""
+    st.session_state["explore_model"] = str(path)
+    st.switch_page("pages/explore.py")
+
+
+if run is None:
+    st.info("Choose a preset (the default trains in seconds) and press **Train**.")
+else:
+    live_view()
+    if active and st.button("Explore the generator as it is now"):
+        try:
+            explore(run.save_generator(Path(run.config.out_dir) / "snapshot.keras"))
+        except ConfigError as error:
+            st.error(str(error))
+    if not active:
+        archive_if_ended(run)
+        generator = Path(run.config.out_dir) / "generator.keras"
+        if generator.is_file():
+            data = generator.read_bytes()
+            a, b = st.columns(2)
+            a.download_button(
+                "Download generator (.keras)",
+                data,
+                "generator.keras",
+                mime="application/octet-stream",
+                width="stretch",
+            )
+            if b.button("Open in the latent explorer", width="stretch"):
+                explore(generator)
+
+runs = finished_runs()
+if runs:
+    st.subheader("Compare this session's runs")
+    st.plotly_chart(compare_figure(runs), width="stretch", key="compare")
+    columns = st.columns(min(len(runs), 4))
+    for column, finished in zip(columns, runs[-4:], strict=False):
+        if finished.grid is not None:
+            show_image(finished.grid, f"{finished.label} ({finished.reason})", 2, column)

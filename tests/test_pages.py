@@ -1,0 +1,173 @@
+"""Every page through Streamlit's AppTest: widgets, validation, a tiny live run, the explorer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gan.latent import latent_dim_of
+
+TIMEOUT = 120
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page(name: str) -> AppTest:
+    """The app opened at one page, through the navigation as a user gets there."""
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    return app.switch_page(f"pages/{name}.py")
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.error]
+
+
+def picture(app: AppTest, index: int = 0):
+    """The `index`-th image element's first picture (url and caption)."""
+    return app.get("image")[index].proto.imgs[0]
+
+
+def set_tiny_settings(app: AppTest) -> None:
+    app.number_input(key="latent_dim").set_value(8)
+    app.number_input(key="epochs").set_value(2)
+    app.number_input(key="batch_size").set_value(32)
+    app.number_input(key="train_size").set_value(256)
+    app.run()
+
+
+def poll_until(app: AppTest, done, seconds: float = 90.0) -> None:
+    """Rerun the page (as the fragment's timer would) until `done(run)` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.run()
+        if done(app.session_state["run"]):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for the run: {app.session_state['run'].snapshot()}")
+
+
+def test_home_page_explains_and_shows_real_digits():
+    app = page("home").run()
+    assert not app.exception
+    text = " ".join(m.value for m in app.markdown)
+    assert "generator" in text and "discriminator" in text and "mode collapse" not in errors(app)
+    assert len(app.get("image")) >= 1
+
+
+def test_train_page_renders_its_controls_with_defaults():
+    app = page("train").run()
+    assert not app.exception and not errors(app)
+    assert app.selectbox(key="preset").value == "fast"
+    assert app.number_input(key="latent_dim").value == 64
+    assert app.button[0].label == "Train" and not app.button[0].disabled
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("latent_dim", 0, "Latent dimension"),
+        ("latent_dim", 100_000, "Latent dimension"),
+        ("epochs", 0, "Epochs"),
+        ("epochs", 1_000_000, "Epochs"),
+        ("lr_g", 0.0, "learning rate"),
+    ],
+)
+def test_train_page_shows_validation_messages(key, value, words):
+    app = page("train").run()
+    app.number_input(key=key).set_value(value).run()
+    assert any(words in e for e in errors(app)), errors(app)
+    assert app.button[0].disabled  # Train is off while a value is invalid
+
+
+def test_changing_the_preset_loads_its_defaults():
+    app = page("train").run()
+    app.selectbox(key="preset").set_value("dcgan").run()
+    assert app.number_input(key="latent_dim").value == 100
+    assert app.number_input(key="batch_size").value == 256
+
+
+def test_a_tiny_training_run_completes_and_the_live_view_updates():
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.button[0].click().run()
+    run = app.session_state["run"]
+    poll_until(app, lambda r: r.snapshot().last is not None)
+    assert len(app.get("plotly_chart")) >= 2
+    poll_until(app, lambda r: not r.active)
+    app.run()
+    assert run.snapshot().end.reason == "finished"
+    assert any("Run finished" in s.value for s in app.success)
+    assert any(b.label == "Download generator (.keras)" for b in app.get("download_button"))
+    assert len(app.session_state["finished_runs"]) == 1
+    assert any(s.value == "Compare this session's runs" for s in app.subheader)
+
+
+def test_pause_resume_and_stop_buttons():
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.number_input(key="epochs").set_value(500).run()
+    app.button[0].click().run()
+    poll_until(app, lambda r: r.snapshot().last is not None)
+    pause = next(b for b in app.button if b.label == "Pause")
+    pause.click().run()
+    run = app.session_state["run"]
+    assert run.control.paused
+    step = run.snapshot().last.step
+    time.sleep(1.0)
+    assert run.snapshot().last.step <= step + 1
+    next(b for b in app.button if b.label == "Resume").click().run()
+    assert not run.control.paused
+    next(b for b in app.button if b.label == "Stop").click().run()
+    assert run.join(30)
+    app.run()
+    assert run.snapshot().end.reason == "stopped"
+    assert any("Run stopped" in i.value for i in app.info)
+
+
+def test_explorer_renders_an_image_that_follows_the_sliders():
+    app = page("explore").run()
+    assert not app.exception, app.exception
+    first = picture(app).url
+    slider = app.slider(key="z-0-0")
+    slider.set_value(2.5).run()
+    assert not app.exception
+    assert app.session_state["explore_z"][0] == pytest.approx(2.5)
+    assert picture(app).url != first  # a new picture
+    caption = picture(app).caption
+    assert "rendered in" in caption
+
+
+def test_explorer_offers_a_digit_for_the_conditional_model():
+    app = page("explore").run()
+    labels = app.selectbox(key="generator_choice").options
+    conditional = next(label for label in labels if "pick the digit" in label)
+    app.selectbox(key="generator_choice").set_value(conditional).run()
+    assert not app.exception
+    assert app.selectbox(key="explore_digit").value == 7
+
+
+def test_interpolation_produces_k_frames():
+    app = page("interpolate").run()
+    assert not app.exception, app.exception
+    app.slider(key="frames").set_value(5).run()
+    assert "5 frames by slerp" in picture(app).caption
+    assert any(b.label == "Download GIF" for b in app.get("download_button"))
+
+
+def test_explorer_refuses_an_upload_that_is_not_a_generator(tmp_path):
+    from pages.common.resources import load_any
+
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a model")
+    with pytest.raises(Exception, match="not a loadable Keras model"):
+        load_any(str(bad))
+
+
+def test_shipped_generators_are_valid():
+    from pages.common.resources import PRETRAINED, pretrained_generator
+
+    for path in PRETRAINED.values():
+        assert path.is_file(), f"{path} is missing"
+        assert latent_dim_of(pretrained_generator(str(path))) > 0
