@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="MNIST GAN Studio", page_icon="✍️", layout="wide")
+st.set_page_config(page_title="MNIST GAN Studio", page_icon=":material/draw:", layout="wide")
 st.navigation(
     [
-        st.Page("pages/home.py", title="Classroom", icon="🎓", default=True),
-        st.Page("pages/train.py", title="Train", icon="🏋️"),
-        st.Page("pages/explore.py", title="Latent explorer", icon="🧭"),
-        st.Page("pages/interpolate.py", title="Interpolate", icon="🎞️"),
+        st.Page("pages/home.py", title="Classroom", icon=":material/school:", default=True),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/explore.py", title="Latent explorer", icon=":material/explore:"),
+        st.Page("pages/interpolate.py", title="Interpolate", icon=":material/animation:"),
     ]
 ).run()

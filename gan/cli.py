@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--fps", default="12", help="frames per second")
     interpolate.add_argument("--out", required=True, help="a .gif file")
 
+    directions = commands.add_parser(
+        "directions", help="precompute a generator's principal latent directions (sidecar .npy)"
+    )
+    directions.add_argument("--model", required=True, help="a generator .keras file")
+    directions.add_argument("-k", default="6", help="how many directions, 1..32")
+
     commands.add_parser("presets", help="list the presets")
     return parser
 
@@ -252,9 +258,24 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
     return 0
 
 
+def cmd_directions(args: argparse.Namespace, started_at: float) -> int:
+    import numpy as np
+
+    from gan import io
+    from gan.models import latent_directions
+
+    k = parse_int("-k", args.k, 1, 32)
+    generator = io.load_generator(args.model)
+    out = io.directions_path(args.model)
+    io.atomic_write(out, lambda temp: np.save(temp, latent_directions(generator, k)))
+    print(f"wrote {k} directions to {out}")
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
+    "directions": cmd_directions,
     "presets": cmd_presets,
 }

@@ -112,6 +112,11 @@ def check_generator(model, name: str = "model") -> None:
         )
 
 
+def directions_path(model_path: str | os.PathLike) -> Path:
+    """Where a generator's precomputed latent directions live: `<name>.directions.npy`."""
+    return Path(model_path).with_suffix(".directions.npy")
+
+
 def save_png(grid: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
     """Save an `(H, W)` image in [0, 1] as a greyscale PNG, optionally enlarged."""
     return atomic_write(path, lambda temp: _to_pil(grid, scale).save(temp, format="PNG"))

@@ -222,7 +222,7 @@ def build_pair(preset: Preset, latent_dim: int) -> tuple[keras.Model, keras.Mode
     return generator, discriminator
 
 
-def latent_directions(generator: keras.Model, k: int = 6, n: int = 2000, seed: int = 0):
+def latent_directions(generator: keras.Model, k: int = 6, n: int = 512, seed: int = 0):
     """GANSpace-style directions `(k, latent_dim)`: principal axes of the first Dense layer's
     activations over `n` random latents, mapped back to latent space (unit vectors)."""
     import numpy as np

@@ -24,7 +24,9 @@ st.markdown(
     "verdicts."
 )
 st.page_link(
-    "pages/train.py", label="Train one yourself — the default shows digits in seconds", icon="🏋️"
+    "pages/train.py",
+    label="Train one yourself — the default shows digits in seconds",
+    icon=":material/model_training:",
 )
 
 

@@ -21,7 +21,7 @@ active = run is not None and run.active
 with st.sidebar:
     st.header("Settings")
     config = config_form(disabled=active)
-    if not tensorflow_ready():
+    if run is None and not tensorflow_ready():
         st.info("Loading TensorFlow in the background (first start only)…")
 
 left, middle, right = st.columns(3)

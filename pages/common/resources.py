@@ -6,6 +6,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from gan.trainer import TrainingSlots
@@ -59,8 +60,13 @@ def training_slots() -> TrainingSlots:
 
 
 @st.cache_resource(show_spinner="Finding meaningful directions…")
-def directions_for(path: str, k: int = 6):
-    """GANSpace-style latent directions of the generator stored at `path`."""
+def directions_for(path: str, k: int = 6) -> np.ndarray:
+    """GANSpace-style latent directions of the generator at `path` (precomputed if shipped)."""
+    from gan.io import directions_path
+
+    sidecar = directions_path(path)
+    if sidecar.is_file():
+        return np.load(sidecar)[:k]
     from gan.models import latent_directions
 
     return latent_directions(load_any(path), k)

@@ -1,0 +1,153 @@
+"""End to end in a real browser: `streamlit run` on localhost, driven by headless Chromium.
+
+Trains for a few seconds, sees the chart and the grid change, stops, then moves an explorer
+slider and sees the picture change. Screenshots land in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real `streamlit run` of the app on a free localhost port."""
+    port = free_port()
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
+                if reply.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start; see tests/artifacts/server.log")
+    yield url
+    process.terminate()
+    process.wait(20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+def image_sources(page, selector: str = "[data-testid='stImage'] img") -> list[str]:
+    return [img.get_attribute("src") for img in page.locator(selector).all()]
+
+
+def wait_for_change(read, before, seconds: float = 60.0):
+    """Poll `read()` until it differs from `before`; return the new value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = read()
+        if now and now != before:
+            return now
+        time.sleep(0.25)
+    raise AssertionError(f"nothing changed in {seconds:.0f} s")
+
+
+def test_first_paint_is_quick(server, page):
+    started = time.monotonic()
+    page.goto(server)
+    page.get_by_text("Generative Adversarial Network").wait_for()
+    print(f"first paint of the classroom page: {time.monotonic() - started:.2f} s")
+    page.screenshot(path=str(ARTIFACTS / "classroom.png"), full_page=True)
+
+
+def test_train_live_then_stop(server, page):
+    page.goto(f"{server}/train")
+    page.get_by_role("button", name="Train").click()
+    charts = page.locator("[data-testid='stPlotlyChart']")
+    charts.first.wait_for()
+    grid = wait_for_change(lambda: image_sources(page)[:1], [])
+    page.wait_for_timeout(1500)
+    grid_later = wait_for_change(lambda: image_sources(page)[:1], grid)
+    assert grid_later != grid
+    page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Run stopped").wait_for()
+    page.get_by_role("button", name="Download generator (.keras)").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "train-stopped.png"), full_page=True)
+
+
+def test_explorer_slider_changes_the_picture(server, page):
+    page.goto(f"{server}/explore")
+    page.get_by_text("rendered in").wait_for()
+    before = image_sources(page)
+    slider = page.locator("[data-testid='stSlider'] input[type='range']").first
+    slider.focus()
+    for _ in range(10):
+        slider.press("ArrowRight")
+    after = wait_for_change(lambda: image_sources(page), before)
+    assert after != before
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+
+
+def test_interpolation_page_shows_the_strip(server, page):
+    page.goto(f"{server}/interpolate")
+    page.get_by_text("frames by slerp").wait_for()
+    page.get_by_role("button", name="Download GIF").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "interpolate.png"), full_page=True)
