@@ -4,3 +4,7 @@ Importing `gan` is cheap (no TensorFlow); modules that need it import it themsel
 """
 
 __version__ = "0.1.0"
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info logs hide our output

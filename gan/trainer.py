@@ -25,7 +25,7 @@ import numpy as np
 
 from gan import io
 from gan.config import ConfigError, RunConfig
-from gan.data import Dataset, load_dataset, scale
+from gan.data import Dataset, load_dataset
 from gan.latent import render, sample_noise, tile
 
 STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")
@@ -214,14 +214,8 @@ class Trainer:
         self.g_optimizer = keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1)
         self.d_optimizer = keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1)
         self.noise_seed = keras.random.SeedGenerator(config.seed)
-        images = scale(data.images, self.recipe.data_range)
-        self.dataset = (
-            tf.data.Dataset.from_tensor_slices((images, data.labels.astype(np.int32)))
-            .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-            .batch(config.batch_size, drop_remainder=True)
-            .prefetch(tf.data.AUTOTUNE)
-        )
-        self.steps_per_epoch = len(images) // config.batch_size
+        self.dataset = batches(data, config.batch_size, self.recipe.data_range, config.seed)
+        self.steps_per_epoch = len(data) // config.batch_size
         self.fixed_noise, self.fixed_digits = fixed_inputs(config)
         self.train_step = tf.function(self._step)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
@@ -511,6 +505,29 @@ def _prepared_data(config: RunConfig, data: Dataset | None) -> Dataset:
         )
     config.check_data_size(len(data))
     return data
+
+
+def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
+    """tf.data pipeline of (images `(b, 28, 28, 1)` float32 in the preset's range, digits `(b,)`).
+
+    Shuffles indices, not images, and keeps the digits as uint8 until a batch is gathered:
+    a quarter of the memory of a float copy, and no 60,000-image shuffle buffer per epoch.
+    """
+    import tensorflow as tf
+
+    images, labels = tf.constant(data.images), tf.constant(data.labels.astype(np.int32))
+
+    def gather(index):
+        unit = tf.cast(tf.gather(images, index), tf.float32)[..., None] / 255.0
+        return (unit * 2.0 - 1.0 if data_range == "tanh" else unit), tf.gather(labels, index)
+
+    return (
+        tf.data.Dataset.range(len(data))
+        .shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def fixed_inputs(config: RunConfig) -> tuple[np.ndarray, np.ndarray | None]:

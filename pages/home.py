@@ -62,21 +62,13 @@ show_image(real_row(), "Real: handwritten digits from MNIST")
 
 
 @st.fragment(run_every=1.0 if not tensorflow_ready() else None)
-def generated() -> None:
-    row = generated_row()
+def generated_strip(caption: str, scale: float = 1.0) -> None:
+    """Samples of the shipped generator, drawn as soon as TensorFlow has loaded."""
+    row = generated_row(scale)
     if row is None:
         st.info("Loading TensorFlow to draw fakes (first start only)…")
-        return
-    show_image(row, "Fake: G(z) for 12 random z, from the shipped generator")
-    st.subheader("4. What mode collapse looks like")
-    st.markdown(
-        "A generator that finds one digit D cannot catch may draw only that digit, for every "
-        "z. Below, the same generator is fed twelve *nearly identical* z's — this is what a "
-        "collapsed generator's output looks like for *all* z. The Train page's fixed-noise grid "
-        "is where you would spot it: every tile the same."
-    )
-    collapsed = generated_row(scale=0.05)
-    show_image(collapsed, "Collapsed: twelve samples, one digit")
+    else:
+        show_image(row, caption)
 
 
 st.subheader("2. What G sees")
@@ -84,7 +76,7 @@ st.markdown(
     "G never sees a real digit. It sees noise, and the gradient of D's verdict on its "
     "fakes: 'make this pixel brighter and D would believe you more'."
 )
-generated()
+generated_strip("Fake: G(z) for 12 random z, from the shipped generator")
 
 st.subheader("3. What the curves mean")
 st.markdown(
@@ -95,3 +87,12 @@ st.markdown(
     "training keeps both away from 0 and 1; if D(G(z)) sits at 0, D has won and G learns little.\n"
     "- **NaN** losses mean training diverged: the app stops the run and keeps the last good model."
 )
+
+st.subheader("4. What mode collapse looks like")
+st.markdown(
+    "A generator that finds one digit D cannot catch may draw only that digit, for every z. "
+    "Below, the same generator is fed twelve *nearly identical* z's — this is what a collapsed "
+    "generator's output looks like for *all* z. The Train page's fixed-noise grid is where you "
+    "would spot it: every tile the same."
+)
+generated_strip("Collapsed: twelve samples, one digit", scale=0.05)

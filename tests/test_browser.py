@@ -114,6 +114,7 @@ def test_first_paint_is_quick(server, page):
     page.goto(server)
     page.get_by_text("Generative Adversarial Network").wait_for()
     print(f"first paint of the classroom page: {time.monotonic() - started:.2f} s")
+    page.get_by_text("Collapsed: twelve samples, one digit").wait_for()
     page.screenshot(path=str(ARTIFACTS / "classroom.png"), full_page=True)
 
 

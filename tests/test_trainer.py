@@ -228,3 +228,20 @@ def test_training_slots_queue_runs_first_come_first_served():
     leaving = Control()
     leaving.stop()
     assert slots.acquire(object(), leaving) is False
+
+
+@pytest.mark.parametrize("data_range", ["tanh", "sigmoid"])
+def test_the_pipeline_serves_every_image_once_per_epoch_scaled_like_the_data_module(
+    small, data_range
+):
+    from gan.data import scale
+    from gan.trainer import batches
+
+    served = [(x.numpy(), y.numpy()) for x, y in batches(small, 64, data_range, seed=0)]
+    images = np.concatenate([x for x, _ in served])
+    labels = np.concatenate([y for _, y in served])
+    assert images.shape == (512, 28, 28, 1) and images.dtype == np.float32
+    reference = scale(small.images, data_range)
+    order = [int(np.flatnonzero((reference == image).all(axis=(1, 2, 3)))[0]) for image in images]
+    assert sorted(order) == list(range(512))  # a permutation: each digit exactly once
+    assert np.array_equal(labels, small.labels[order])
