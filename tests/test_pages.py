@@ -171,3 +171,14 @@ def test_shipped_generators_are_valid():
     for path in PRETRAINED.values():
         assert path.is_file(), f"{path} is missing"
         assert latent_dim_of(pretrained_generator(str(path))) > 0
+
+
+def test_reruns_leave_keras_state_alone():
+    """Streamlit's per-rerun clear_session would reset Keras under running trainings."""
+    from keras.src.backend.common import global_state
+
+    app = page("explore").run()
+    tracker = global_state.GLOBAL_STATE_TRACKER
+    app.slider(key="dir-0-0").set_value(1.0).run()
+    app.run()
+    assert global_state.GLOBAL_STATE_TRACKER is tracker

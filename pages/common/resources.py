@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -19,9 +20,29 @@ PRETRAINED = {
 }
 
 
+def keep_keras_state() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that for apps that rebuild models on each rerun. Ours never do (models are
+    cached or built on training threads), and the call costs ~300 ms per rerun here (a full
+    `gc.collect()` with TensorFlow loaded, a graph reset, a kernel-cache clear) and resets
+    Keras's global state under running trainings. Matplotlib's cleanup is kept.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def clean_problem_modules_but_keras() -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close("all")
+
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = clean_problem_modules_but_keras
+
+
 @st.cache_resource(show_spinner=False)
 def tensorflow_warmup() -> threading.Thread:
     """Import TensorFlow on a background thread at first page view, so forms paint at once."""
+    keep_keras_state()
 
     def work() -> None:
         import gan.models  # noqa: F401  (imports keras and tensorflow)
