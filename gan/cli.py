@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
 from gan.presets import DEFAULT_PRESET, PRESETS
 from gan.trainer import Callback, Control, Trainer
@@ -64,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--digit", help="0..9, for a conditional generator")
     interpolate.add_argument("--fps", default="12", help="frames per second")
     interpolate.add_argument("--out", required=True, help="a .gif file")
+
+    evaluate = commands.add_parser("evaluate", help="sample-quality metrics of a generator")
+    evaluate.add_argument("--model", required=True, help="a generator .keras file")
+    evaluate.add_argument("-n", default="1000", help=f"how many samples, 100..{MAX_SAMPLES:,}")
+    evaluate.add_argument("--seed", default="0")
+    evaluate.add_argument("--json", action="store_true", help="end with one JSON line")
 
     directions = commands.add_parser(
         "directions", help="precompute a generator's principal latent directions (sidecar .npy)"
@@ -208,8 +216,6 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
-    import numpy as np
-
     from gan import io
     from gan.latent import is_conditional, latent_dim_of, render, sample_noise, tile
 
@@ -233,8 +239,6 @@ def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
-    import numpy as np
-
     from gan import io
     from gan.latent import interpolate, is_conditional, latent_dim_of, render, sample_noise
 
@@ -258,9 +262,51 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
     return 0
 
 
-def cmd_directions(args: argparse.Namespace, started_at: float) -> int:
-    import numpy as np
+def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
+    import json
 
+    from gan.latent import is_conditional, latent_dim_of, render, sample_noise
+    from gan.metrics import Judge
+
+    n = parse_int("-n", args.n, 100, MAX_SAMPLES)
+    seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
+    from gan.io import load_generator
+
+    generator = load_generator(args.model)
+    judge = Judge()
+    digits = (np.arange(n) % 10).astype(np.int32) if is_conditional(generator) else None
+    quality = judge.evaluate(
+        render(generator, sample_noise(n, latent_dim_of(generator), seed), digits), digits, seed
+    )
+    for line in describe_quality(quality):
+        print(line)
+    if args.json:
+        print(json.dumps(quality.to_dict()))
+    return 0
+
+
+def describe_quality(quality) -> list[str]:
+    """The metrics as a few readable lines."""
+    shares = "  ".join(f"{d}: {s:.1%}" for d, s in enumerate(quality.class_shares))
+    smallest = int(np.argmin(quality.class_shares))
+    lines = [
+        f"samples: {quality.n:,}",
+        f"recognizable (classifier confidence >= 0.9): {quality.recognizability:.1%}",
+        f"class shares: {shares}",
+        f"smallest class share: {quality.smallest_share:.1%} (digit {smallest}); "
+        f"entropy {quality.entropy:.3f} (1 = even)",
+        f"Frechet digit distance: {quality.frechet_distance:.2f} (real-vs-real floor "
+        f"{quality.frechet_floor:.2f}, {quality.frechet_distance / quality.frechet_floor:.1f}x)",
+        f"pixel diversity vs real digits: {quality.pixel_diversity:.2f} (1 = as varied as MNIST)",
+    ]
+    if quality.asked_digit_accuracy is not None:
+        lines.append(f"asked digit recognized: {quality.asked_digit_accuracy:.1%}")
+    if quality.collapse_warning:
+        lines.append(f"WARNING: {quality.collapse_warning}")
+    return lines
+
+
+def cmd_directions(args: argparse.Namespace, started_at: float) -> int:
     from gan import io
     from gan.models import latent_directions
 
@@ -276,6 +322,7 @@ COMMANDS = {
     "train": cmd_train,
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
+    "evaluate": cmd_evaluate,
     "directions": cmd_directions,
     "presets": cmd_presets,
 }

@@ -68,6 +68,7 @@ class RunConfig:
     beta_1: float = 0.5
     seed: int = 0
     sample_every: float = 1.0  # seconds between progress grids (0: every step)
+    quality_every: float | None = None  # seconds between live quality metrics; None: off
     max_seconds: float | None = None  # wall-clock budget; None: no budget
     max_steps: int | None = None  # stop after this many steps; None: run all epochs
     train_size: int | None = None  # use only the first N training images; None: all
@@ -94,6 +95,10 @@ class RunConfig:
                 "Sample interval (seconds)", self.sample_every, 0.0, 3600.0, low_open=False
             ),
         }
+        if self.quality_every is not None:
+            parsed["quality_every"] = parse_float(
+                "Quality interval (seconds)", self.quality_every, 0.0, 3600.0, low_open=False
+            )
         if self.max_seconds is not None:
             parsed["max_seconds"] = parse_float("Time budget (seconds)", self.max_seconds, 0.0, 1e7)
         if self.max_steps is not None:

@@ -29,6 +29,7 @@ from gan.data import Dataset, load_dataset
 from gan.latent import render, sample_noise, tile
 
 STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")
+QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
 
 
@@ -82,6 +83,16 @@ class EpochEvent:
 
 
 @dataclass(frozen=True)
+class QualityEvent:
+    """Sample-quality metrics (see gan.metrics) of a fixed set of latents at this step."""
+
+    step: int
+    epoch: int
+    quality: Any  # gan.metrics.Quality
+    seconds: float  # how long computing it took (it runs on the training thread)
+
+
+@dataclass(frozen=True)
 class EndEvent:
     """How the run ended, and why."""
 
@@ -101,6 +112,8 @@ class Callback:
     def on_samples(self, event: SamplesEvent) -> None: ...
 
     def on_epoch(self, event: EpochEvent) -> None: ...
+
+    def on_quality(self, event: QualityEvent) -> None: ...
 
     def on_end(self, event: EndEvent) -> None: ...
 
@@ -219,6 +232,7 @@ class Trainer:
         self.fixed_noise, self.fixed_digits = fixed_inputs(config)
         self.train_step = tf.function(self._step)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
+        self._judge = None  # the metrics classifier, loaded on first use
 
     @classmethod
     def create(cls, config: RunConfig, data: Dataset | None = None) -> Trainer:
@@ -332,6 +346,19 @@ class Trainer:
         images = render(self.generator, self.fixed_noise, self.fixed_digits)
         return tile(images, self.recipe.grid)
 
+    def measure_quality(self, epoch: int) -> QualityEvent:
+        """Metrics of the generator's output on a fixed set of QUALITY_SAMPLES latents."""
+        from gan.metrics import Judge
+
+        started = time.monotonic()
+        if self._judge is None:
+            self._judge = Judge()
+        count = QUALITY_SAMPLES
+        noise = sample_noise(count, self.config.latent_dim, seed=self.config.seed + 2)
+        digits = (np.arange(count) % 10).astype(np.int32) if self.recipe.conditional else None
+        quality = self._judge.evaluate(render(self.generator, noise, digits), digits)
+        return QualityEvent(self.state.step, epoch, quality, time.monotonic() - started)
+
     def run(
         self,
         callbacks: Iterable[Callback] = (),
@@ -344,6 +371,8 @@ class Trainer:
         emit = _Emitter(callbacks)
         try:
             end = self._loop(emit, control, started_at or time.monotonic())
+            if self.config.quality_every is not None and end.reason in ("finished", "stopped"):
+                emit("on_quality", self.measure_quality(self.state.epoch))  # the final figures
         except Exception as error:  # the worker must never die silently
             end = EndEvent(
                 "error", f"{type(error).__name__}: {error}", self.state.step, self.state.epoch
@@ -369,7 +398,7 @@ class Trainer:
                 state.epoch,
             ),
         )
-        loop_start = last_sample = time.monotonic()
+        loop_start = last_sample = last_quality = time.monotonic()
         step_time = None
         for epoch in range(state.epoch + 1, config.epochs + 1):
             epoch_start, sums, count = time.monotonic(), np.zeros(len(STATS)), 0
@@ -398,6 +427,9 @@ class Trainer:
                 if now - last_sample >= config.sample_every:
                     emit("on_samples", SamplesEvent(state.step, epoch, self.sample_grid()))
                     last_sample = time.monotonic()
+                if config.quality_every is not None and now - last_quality >= config.quality_every:
+                    emit("on_quality", self.measure_quality(epoch))
+                    last_quality = time.monotonic()
                 out_of_time = time.monotonic() >= deadline
                 at_limit = config.max_steps is not None and state.step >= config.max_steps
                 if out_of_time or at_limit:
@@ -604,6 +636,8 @@ class Snapshot:
     grid: np.ndarray | None
     end: EndEvent | None
     queue_position: int = 0
+    quality: dict[str, list[float]] = field(default_factory=dict)  # step -> metric curves
+    collapse_warning: str | None = None
 
     @property
     def progress(self) -> float:
@@ -638,7 +672,6 @@ class BackgroundRun(Callback):
         callbacks: Iterable[Callback] = (),
     ) -> None:
         self.config, self.control = config, Control(idle_timeout)
-        self.trainer: Trainer | None = None
         self._data, self._slots, self._callbacks = data, slots, list(callbacks)
         self._lock = threading.Lock()
         self._state = RunState()
@@ -647,6 +680,8 @@ class BackgroundRun(Callback):
         self._last: StepEvent | None = None
         self._grid: np.ndarray | None = None
         self._end: EndEvent | None = None
+        self._quality: dict[str, list[float]] = defaultdict(list)
+        self._collapse_warning: str | None = None
         self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
 
     def start(self) -> BackgroundRun:
@@ -659,10 +694,11 @@ class BackgroundRun(Callback):
             return
         try:
             self._set_status("preparing")
-            self.trainer = prepare(self.config, [self], self._data)
-            if self.trainer is not None:
-                self.trainer.run([self, *self._callbacks], self.control)
-        finally:
+            trainer = prepare(self.config, [self], self._data)
+            if trainer is not None:
+                trainer.run([self, *self._callbacks], self.control)
+                self.control.run_tasks(trainer)
+        finally:  # the networks go with the thread: an ended run keeps only its files
             if self._slots:
                 self._slots.release(self)
             self._data = None
@@ -688,6 +724,14 @@ class BackgroundRun(Callback):
     def on_epoch(self, event: EpochEvent) -> None:
         with self._lock:
             self._state.epochs.append({"epoch": event.epoch, **event.stats})
+
+    def on_quality(self, event: QualityEvent) -> None:
+        quality = event.quality
+        with self._lock:
+            self._quality["step"].append(event.step)
+            for name in ("recognizability", "smallest_share", "frechet_distance", "frechet_floor"):
+                self._quality[name].append(getattr(quality, name))
+            self._collapse_warning = quality.collapse_warning
 
     def on_end(self, event: EndEvent) -> None:
         with self._lock:
@@ -734,27 +778,28 @@ class BackgroundRun(Callback):
                 self._grid,
                 self._end,
                 position,
+                {k: v[:] for k, v in self._quality.items()},
+                self._collapse_warning,
             )
 
     def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:
-        """Save the generator as it is now, also mid-training (done between two batches)."""
-        if self.trainer is None:
-            raise ConfigError("The run has not built its generator yet; try again in a moment.")
-
-        def work(trainer: Trainer) -> Path:
-            return io.save_model(trainer.generator, path)
-
-        if not self._thread.is_alive():
-            return work(self.trainer)
-        future = self.control.submit(work)
+        """Save the generator as it is now, between two batches of the running training."""
+        if self.snapshot().status not in ("running", "paused", "stopping"):
+            raise ConfigError(
+                "Only a running training can be snapshotted; an ended run's "
+                "generator is in its run folder."
+            )
+        future = self.control.submit(lambda trainer: io.save_model(trainer.generator, path))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 return future.result(timeout=0.1)
             except TimeoutError:
-                if not self._thread.is_alive() and not future.running():
-                    return work(self.trainer)
-        raise ConfigError("The training thread did not answer; try again.")
+                if not self._thread.is_alive() and not future.done():
+                    break  # the run ended before it got to the request
+        raise ConfigError(
+            "The training ended before the snapshot was taken; its generator is in the run folder."
+        )
 
 
 class TrainingSlots:

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from gan.config import ConfigError
+from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, history_figure, show_image
 from pages.common.forms import config_form
 from pages.common.resources import tensorflow_ready, tensorflow_warmup
@@ -73,6 +74,37 @@ def end_line(snap) -> None:
     {"finished": st.success, "stopped": st.info}.get(end.reason, st.error)(text)
 
 
+def quality_view(snap) -> None:
+    """Live sample-quality metrics: what the losses cannot tell."""
+    quality = snap.quality
+    if not quality.get("step"):
+        return
+    if snap.collapse_warning:
+        st.warning(snap.collapse_warning)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        history_figure(
+            quality, ("recognizability", "smallest_share"), "Sample quality", (0, 1), window=1
+        ),
+        width="stretch",
+        key="quality",
+    )
+    right.plotly_chart(
+        history_figure(
+            quality,
+            ("frechet_distance", "frechet_floor"),
+            "Fréchet digit distance (lower is better)",
+            window=1,
+        ),
+        width="stretch",
+        key="frechet",
+    )
+    st.caption(
+        f"On {QUALITY_SAMPLES} fixed latents: recognizable = share a digit classifier labels "
+        "with ≥90% confidence; smallest digit share falls towards 0 under mode collapse."
+    )
+
+
 @st.fragment(run_every=1.0 if active else None)
 def live_view() -> None:
     """Redrawn every second while the run trains."""
@@ -97,6 +129,7 @@ def live_view() -> None:
                 width="stretch",
                 key="d_outputs",
             )
+            quality_view(snap)
         with picture:
             if snap.grid is not None:
                 show_image(snap.grid, "Fixed noise: the same z in every frame")

@@ -102,6 +102,8 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert any(b.label == "Download generator (.keras)" for b in app.get("download_button"))
     assert len(app.session_state["finished_runs"]) == 1
     assert any(s.value == "Compare this session's runs" for s in app.subheader)
+    assert run.snapshot().quality["recognizability"]  # the final quality measurement
+    assert any("recognizable" in c.value for c in app.caption)
 
 
 def test_pause_resume_and_stop_buttons():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gan import io
-from gan.config import RunConfig
+from gan.config import ConfigError, RunConfig
 from gan.data import Dataset
 from gan.trainer import BackgroundRun, Callback, Control, Trainer, TrainingSlots, train
 
@@ -29,6 +29,9 @@ class Recorder(Callback):
         self.events.append(event)
 
     def on_epoch(self, event):
+        self.events.append(event)
+
+    def on_quality(self, event):
         self.events.append(event)
 
     def on_end(self, event):
@@ -192,6 +195,8 @@ def test_background_run_reports_snapshots_and_saves_mid_training(tmp_path, small
     assert run.join(30)
     snap = run.snapshot()
     assert (snap.status, snap.end.reason) == ("ended", "stopped")
+    with pytest.raises(ConfigError, match="run folder"):
+        run.save_generator(tmp_path / "late.keras")
 
 
 def test_a_run_nobody_watches_stops_itself(small):
@@ -245,3 +250,14 @@ def test_the_pipeline_serves_every_image_once_per_epoch_scaled_like_the_data_mod
     order = [int(np.flatnonzero((reference == image).all(axis=(1, 2, 3)))[0]) for image in images]
     assert sorted(order) == list(range(512))  # a permutation: each digit exactly once
     assert np.array_equal(labels, small.labels[order])
+
+
+def test_live_quality_metrics_arrive_as_events(small):
+    recorder = Recorder()
+    end = train(tiny(epochs=1, quality_every=0.0), [recorder], data=small)
+    assert end.reason == "finished"
+    qualities = [e for e in recorder.events if type(e).__name__ == "QualityEvent"]
+    assert len(qualities) == 5  # one per step (interval 0) plus the final one
+    last = qualities[-1].quality
+    assert last.n == 300 and 0.0 <= last.recognizability <= 1.0
+    assert last.frechet_distance > last.frechet_floor > 0.0  # 4 steps: far from real digits

@@ -13,6 +13,10 @@ LINES = {
     "d_fake": ("mean D(G(z)), fake", "#ff7f0e"),
     "acc_real": ("D accuracy on real", "#17becf"),
     "acc_fake": ("D accuracy on fake", "#9467bd"),
+    "recognizability": ("recognizable samples", "#2ca02c"),
+    "smallest_share": ("smallest digit share", "#8c564b"),
+    "frechet_distance": ("Fréchet digit distance", "#7f7f7f"),
+    "frechet_floor": ("real-vs-real floor", "#c7c7c7"),
 }
 
 
@@ -31,8 +35,9 @@ def history_figure(
     names: tuple[str, ...],
     title: str,
     y_range: tuple[float, float] | None = None,
+    window: int = 15,
 ) -> go.Figure:
-    """Smoothed step curves of the named statistics."""
+    """Step curves of the named statistics, smoothed over `window` points."""
     figure = go.Figure()
     steps = history.get("step", [])
     for name in names:
@@ -40,10 +45,10 @@ def history_figure(
         figure.add_trace(
             go.Scatter(
                 x=steps,
-                y=smooth(history.get(name, [])),
+                y=smooth(history.get(name, []), window),
                 name=label,
                 line={"color": colour},
-                mode="lines",
+                mode="lines" if window > 1 else "lines+markers",
             )
         )
     figure.update_layout(

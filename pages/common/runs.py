@@ -11,10 +11,12 @@ import numpy as np
 import streamlit as st
 
 from gan.config import RunConfig
+from gan.metrics import CLASSIFIER, REFERENCE
 from gan.trainer import BackgroundRun
 from pages.common.resources import training_data, training_slots
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
+QUALITY_EVERY_S = 5.0  # live sample-quality metrics, when the classifier is shipped
 RUNS_ROOT = Path(tempfile.gettempdir()) / "gan-studio-runs"
 
 
@@ -42,7 +44,10 @@ def finished_runs() -> list[FinishedRun]:
 def start_run(config: RunConfig) -> None:
     """Start a background run for this session, writing checkpoints to a fresh folder."""
     out_dir = RUNS_ROOT / f"{time.strftime('%Y%m%d-%H%M%S')}-{id(st.session_state):x}"
-    config = RunConfig.from_dict({**config.to_dict(), "out_dir": str(out_dir)})
+    quality_every = QUALITY_EVERY_S if CLASSIFIER.is_file() and REFERENCE.is_file() else None
+    config = RunConfig.from_dict(
+        {**config.to_dict(), "out_dir": str(out_dir), "quality_every": quality_every}
+    )
     data = training_data(config.dataset)
     run = BackgroundRun(config, data, slots=training_slots(), idle_timeout=IDLE_TIMEOUT_S)
     st.session_state["run"] = run.start()
@@ -62,6 +67,8 @@ def archive_if_ended(run: BackgroundRun) -> None:
             f"#{len(finished_runs()) + 1} {config.preset}, z={config.latent_dim}, "
             f"{snap.last.step if snap.last else 0} steps"
         )
+        if snap.quality.get("recognizability"):
+            label += f", {snap.quality['recognizability'][-1]:.0%} recognizable"
         finished_runs().append(
             FinishedRun(label, snap.history, snap.grid, generator, snap.end.reason)
         )

@@ -1,0 +1,188 @@
+"""Sample-quality metrics from a small MNIST classifier: numbers about images, not losses.
+
+- recognizability: share of samples the classifier labels with confidence >= 0.9;
+- class coverage: each digit's share, the smallest share, the normalised entropy, and a
+  mode-collapse warning when a digit (almost) vanishes;
+- Fréchet digit distance: the Fréchet distance between Gaussians fitted to the classifier's
+  penultimate features of the samples and of the real test digits (like FID, but in an
+  MNIST classifier's feature space — not comparable with FID numbers), with the
+  real-vs-real floor for reference;
+- pixel diversity: mean distance between random pairs of samples, relative to real digits
+  (near 0 means identical outputs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan.config import ConfigError
+
+CONFIDENT = 0.9
+VANISHED_SHARE = 0.01  # a digit below 1% of samples counts as missing
+FEATURES_LAYER = "features"
+MODELS = Path(__file__).resolve().parents[1] / "models"
+CLASSIFIER = MODELS / "classifier.keras"
+REFERENCE = MODELS / "classifier_reference.npz"
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality figures of one set of generated digits."""
+
+    n: int
+    recognizability: float
+    class_shares: list[float]
+    smallest_share: float
+    entropy: float  # of the predicted-class histogram, 1.0 = perfectly even
+    missing_digits: list[int]
+    frechet_distance: float
+    frechet_floor: float  # real test digits vs real test digits, same sample size
+    pixel_diversity: float  # relative to real digits (1.0 = as diverse as MNIST)
+    asked_digit_accuracy: float | None = None  # conditional models only
+
+    @property
+    def collapse_warning(self) -> str | None:
+        """A sentence when digits are missing (mode collapse), else None."""
+        if not self.missing_digits:
+            return None
+        digits = ", ".join(map(str, self.missing_digits))
+        return f"Mode collapse: digit(s) {digits} (almost) never appear."
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "collapse_warning": self.collapse_warning}
+
+
+def build_classifier():
+    """A small CNN: (n, 28, 28, 1) in [0, 1] -> 10 class probabilities; 128-d features."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    features = layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
+    x = layers.Dropout(0.3)(features)
+    outputs = layers.Dense(10, activation="softmax", name="digit")(x)
+    return keras.Model(inputs, outputs, name="mnist_classifier")
+
+
+def train_classifier(train, test, epochs: int = 4, seed: int = 0):
+    """Train the CNN on the training digits; returns (model, accuracy on the test digits)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_classifier()
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        train.images[..., None] / 255.0, train.labels, batch_size=128, epochs=epochs, verbose=2
+    )
+    _, accuracy = model.evaluate(test.images[..., None] / 255.0, test.labels, verbose=0)
+    return model, float(accuracy)
+
+
+def classify(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features `(n, 128)`, probabilities `(n, 10)`) for images `(n, 28, 28, 1)` in [0, 1]."""
+    import keras
+
+    check_images(images)
+    both = keras.Model(
+        classifier.inputs, [classifier.get_layer(FEATURES_LAYER).output, classifier.output]
+    )
+    features, probabilities = [], []
+    for start in range(0, len(images), 500):
+        batch_features, batch_probabilities = both.predict_on_batch(images[start : start + 500])
+        features.append(np.asarray(batch_features))
+        probabilities.append(np.asarray(batch_probabilities))
+    return np.concatenate(features), np.concatenate(probabilities)
+
+
+class Judge:
+    """The shipped classifier plus the real test digits' feature statistics."""
+
+    def __init__(
+        self,
+        classifier_path: str | os.PathLike = CLASSIFIER,
+        reference_path: str | os.PathLike = REFERENCE,
+    ) -> None:
+        from gan.io import load_model
+
+        self.classifier = load_model(classifier_path)
+        try:
+            with np.load(reference_path) as reference:
+                self.real_features = reference["features"]
+                self.real_images = reference["images"]
+        except (OSError, KeyError, ValueError) as error:
+            raise ConfigError(
+                f"Cannot read the metric reference {reference_path}: {error}"
+            ) from error
+
+    def evaluate(
+        self, images: np.ndarray, digits: np.ndarray | None = None, seed: int = 0
+    ) -> Quality:
+        """Quality of `images` `(n, 28, 28, 1)` in [0, 1]; `digits`: what a conditional G drew."""
+        features, probabilities = classify(self.classifier, images)
+        predicted = probabilities.argmax(axis=1)
+        shares = np.bincount(predicted, minlength=10) / len(images)
+        nonzero = shares[shares > 0]
+        entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(10))
+        n = min(len(images), len(self.real_features) // 2)
+        rng = np.random.default_rng(seed)
+        halves = rng.permutation(len(self.real_features))
+        floor = frechet_distance(
+            self.real_features[halves[:n]], self.real_features[halves[n : 2 * n]]
+        )
+        return Quality(
+            n=len(images),
+            recognizability=float((probabilities.max(axis=1) >= CONFIDENT).mean()),
+            class_shares=[round(float(s), 4) for s in shares],
+            smallest_share=float(shares.min()),
+            entropy=entropy,
+            missing_digits=[int(d) for d in np.flatnonzero(shares < VANISHED_SHARE)],
+            frechet_distance=frechet_distance(features, self.real_features),
+            frechet_floor=floor,
+            pixel_diversity=pixel_diversity(images, seed) / pixel_diversity(self.real_images, seed),
+            asked_digit_accuracy=None
+            if digits is None
+            else float((predicted == np.asarray(digits)).mean()),
+        )
+
+
+def check_images(images: np.ndarray) -> None:
+    """Raise ConfigError unless images are `(n, 28, 28, 1)` floats in [0, 1] with n >= 2."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) < 2:
+        raise ConfigError(f"Metrics need images of shape (n >= 2, 28, 28, 1), got {images.shape}.")
+    if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 1:
+        raise ConfigError("Metrics need float images in [0, 1].")
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets `a` and `b` `(n, d)`."""
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr sqrt(cov_a cov_b) = sum of sqrt of the eigenvalues of cov_a cov_b (real, >= 0).
+    eigenvalues = np.linalg.eigvals(cov_a @ cov_b)
+    trace_sqrt = np.sqrt(np.clip(eigenvalues.real, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+
+
+def pixel_diversity(images: np.ndarray, seed: int = 0, pairs: int = 2000) -> float:
+    """Mean L2 pixel distance between random pairs of different images."""
+    flat = np.asarray(images, np.float32).reshape(len(images), -1)
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, len(flat), pairs)
+    second = (first + rng.integers(1, len(flat), pairs)) % len(flat)
+    return float(np.linalg.norm(flat[first] - flat[second], axis=1).mean())

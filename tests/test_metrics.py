@@ -1,0 +1,85 @@
+import json
+
+import numpy as np
+import pytest
+
+from gan.cli import main
+from gan.config import ConfigError
+from gan.metrics import Judge, frechet_distance, pixel_diversity
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return Judge()
+
+
+@pytest.fixture(scope="module")
+def real(mnist):
+    """1,000 real digits as a generator would return them: (n, 28, 28, 1) in [0, 1]."""
+    pick = np.random.default_rng(1).choice(len(mnist), 1000, replace=False)
+    return mnist.images[pick][..., None].astype(np.float32) / 255.0, mnist.labels[pick]
+
+
+def test_real_digits_score_high_and_at_the_floor(judge, real):
+    images, labels = real
+    quality = judge.evaluate(images, labels)
+    assert quality.recognizability > 0.95
+    assert quality.smallest_share > 0.07 and quality.entropy > 0.99
+    assert quality.frechet_distance < 2.0 * quality.frechet_floor
+    assert quality.asked_digit_accuracy > 0.98  # the classifier agrees with the labels
+    assert 0.9 < quality.pixel_diversity < 1.1
+    assert quality.collapse_warning is None
+
+
+def test_noise_scores_low(judge):
+    noise = np.random.default_rng(0).random((500, 28, 28, 1)).astype(np.float32)
+    quality = judge.evaluate(noise)
+    assert quality.recognizability < 0.3
+    assert quality.frechet_distance > 20 * quality.frechet_floor
+
+
+def test_a_collapsed_set_gets_a_coverage_warning(judge, real):
+    images, labels = real
+    ones = images[labels == 1][:5]
+    collapsed = np.repeat(ones, 100, axis=0)
+    quality = judge.evaluate(collapsed)
+    assert quality.missing_digits == [0, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert "Mode collapse" in quality.collapse_warning
+    assert quality.pixel_diversity < 0.5
+    assert quality.frechet_distance > 5 * quality.frechet_floor
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        np.zeros((10, 32, 32, 3), np.float32),
+        np.zeros((10, 28, 28), np.float32),
+        np.full((10, 28, 28, 1), 255.0, np.float32),
+        np.zeros((1, 28, 28, 1), np.float32),
+    ],
+)
+def test_bad_input_is_a_clear_error(judge, images):
+    with pytest.raises(ConfigError, match="Metrics need"):
+        judge.evaluate(images)
+
+
+def test_frechet_distance_basics():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4000, 4))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, a + 2.0) == pytest.approx(16.0, rel=1e-3)  # 4 dims x 2^2
+    assert pixel_diversity(np.ones((10, 28, 28, 1))) == 0.0
+
+
+def test_evaluate_cli_prints_metrics_and_json(trained_run, conditional_generator, capsys):
+    assert (
+        main(["evaluate", "--model", str(trained_run / "generator.keras"), "-n", "200", "--json"])
+        == 0
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[1].startswith("recognizable (classifier confidence >= 0.9): ")
+    record = json.loads(out[-1])
+    assert record["n"] == 200 and len(record["class_shares"]) == 10
+    assert main(["evaluate", "--model", str(conditional_generator), "-n", "200"]) == 0
+    assert "asked digit recognized: " in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(trained_run / "generator.keras"), "-n", "5"]) == 2
