@@ -7,8 +7,9 @@ import time
 import numpy as np
 import streamlit as st
 
+from gan.latent import latent_dim_of, render, sample_noise
 from pages.common.charts import show_image
-from pages.common.pickers import digit_picker, generator_picker
+from pages.common.pickers import chosen_generator, digit_picker
 from pages.common.resources import directions_for, tensorflow_warmup
 
 tensorflow_warmup()
@@ -18,12 +19,7 @@ st.caption(
     "digit change: nearby points give similar digits."
 )
 
-with st.spinner("Loading TensorFlow and the generator (first time only)…"):
-    path, generator = generator_picker()
-if generator is None:
-    st.stop()
-
-from gan.latent import latent_dim_of, render, sample_noise  # noqa: E402
+path, generator = chosen_generator()
 
 dim = latent_dim_of(generator)
 with st.sidebar:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from gan.io import gif_bytes
+from gan.latent import interpolate, latent_dim_of, render, sample_noise, tile
 from pages.common.charts import show_image
-from pages.common.pickers import digit_picker, generator_picker
+from pages.common.pickers import chosen_generator, digit_picker
 from pages.common.resources import tensorflow_warmup
 
 tensorflow_warmup()
@@ -16,13 +18,7 @@ st.caption(
     "sphere where Gaussian noise actually lives, so the middle frames stay typical."
 )
 
-with st.spinner("Loading TensorFlow and the generator (first time only)…"):
-    path, generator = generator_picker()
-if generator is None:
-    st.stop()
-
-from gan.io import gif_bytes  # noqa: E402
-from gan.latent import interpolate, latent_dim_of, render, sample_noise, tile  # noqa: E402
+path, generator = chosen_generator()
 
 dim = latent_dim_of(generator)
 with st.sidebar:

@@ -39,6 +39,15 @@ def generator_picker():
         return None, None
 
 
+def chosen_generator():
+    """The sidebar's generator, loaded with a spinner: (path, model); stops the page if none."""
+    with st.spinner("Loading TensorFlow and the generator (first time only)…"):
+        path, generator = generator_picker()
+    if generator is None:
+        st.stop()
+    return path, generator
+
+
 def _uploaded_path() -> str | None:
     """Save an uploaded file under a content-addressed name; None until one is given."""
     upload = st.sidebar.file_uploader("Generator file", type=["keras"], key="upload")
