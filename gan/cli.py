@@ -120,7 +120,6 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     if args.resume:
         if not (out / "run.json").is_file():
             raise ConfigError(f"--resume: {out} holds no run (no run.json).")
-        check_writable(out)
         trainer = Trainer.resume(
             out,
             epochs=args.epochs,
@@ -134,8 +133,8 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
             raise ConfigError(
                 f"{out} already holds a run; continue it with --resume or choose another --out."
             )
-        check_writable(out)
         trainer = Trainer.create(config)
+    check_writable(out)  # after the settings and data are known good: bad input writes nothing
     control = Control()
     signal.signal(signal.SIGINT, lambda *_: _interrupt(control))
     end = trainer.run([ProgressPrinter(trainer)], control, started_at)

@@ -121,7 +121,7 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
     assert run_cli(*args) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists()
 
 
 def test_python_dash_m_gan_entry_point(tmp_path):
@@ -132,3 +132,11 @@ def test_python_dash_m_gan_entry_point(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().endswith("(got '0').")
+
+
+def test_an_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert run_cli("train", "--epochs", 1, *TINY, "--out", blocker / "run") == 2
+    assert "Cannot write to" in capsys.readouterr().err
+    assert blocker.read_text() == "not a folder"
