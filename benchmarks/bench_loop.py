@@ -75,6 +75,12 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--quality-every",
+        type=float,
+        default=5.0,
+        help="the Train page's live-metrics interval, seconds",
+    )
     args = parser.parse_args()
     config = RunConfig.create(args.preset, epochs=10_000, sample_every=1.0)
     trainer = Trainer.create(config)
@@ -84,6 +90,8 @@ def main() -> None:
         bare.append(bare_loop(trainer, args.steps))
         real.append(real_loop(trainer, args.steps))
     bare_overhead, real_overhead = overhead_per_step(trainer)
+    trainer.measure_quality(0)  # load the classifier, trace
+    quality_seconds = statistics.median(trainer.measure_quality(0).seconds for _ in range(5))
     step_seconds = config.batch_size / max(bare)
     best_ratio = max(real) / max(bare)
     median_ratio = statistics.median(real) / statistics.median(bare)
@@ -111,6 +119,12 @@ def main() -> None:
         f"{real_overhead * 1e6:.0f} us/step; the extra {extra * 1e6:.0f} us is "
         f"{extra / step_seconds:.1%} of a {step_seconds * 1e3:.1f} ms training step, "
         f"i.e. a ratio of {step_seconds / (step_seconds + extra):.3f} without machine noise"
+    )
+    share = quality_seconds / (args.quality_every + quality_seconds)
+    print(
+        f"live quality metrics: {quality_seconds * 1e3:.0f} ms per measurement on the training "
+        f"thread; every {args.quality_every:g} s that is {share:.1%} of training time "
+        "(target <= 5%)"
     )
 
 

@@ -32,7 +32,6 @@ class Preset:
     real_label: float = 1.0  # < 1 is one-sided label smoothing
     grid: int = 4  # the progress grid is grid x grid samples
     reports_accuracy: bool = False
-    frozen_d_on_g_step: bool = False
     snapshot_every: int = 0  # keep a copy of the generator every N epochs (0: off)
     conditional: bool = False
 
@@ -150,7 +149,6 @@ PRESETS: dict[str, Preset] = {
             lr_d=2e-4,
             beta_1=0.5,
             grid=5,
-            frozen_d_on_g_step=True,
         ),
     )
 }

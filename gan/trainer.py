@@ -317,10 +317,9 @@ class Trainer:
             z, fake_digits = noise()
             with tf.GradientTape() as g_tape:
                 fakes = generator(z, training=True)
-                # A frozen D (Keras `trainable=False`) runs its BatchNorm in inference mode.
-                score = discriminator(
-                    cond(fakes, fake_digits), training=not recipe.frozen_d_on_g_step
-                )
+                # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only
+                # G's gradients are applied) but it runs as in training (batch-statistics BN).
+                score = discriminator(cond(fakes, fake_digits), training=True)
                 g_loss = bce(ops.ones_like(score), score)
         g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
