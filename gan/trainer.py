@@ -248,21 +248,24 @@ class Trainer:
         """Continue the run saved in `run_dir` (e.g. with more `epochs`)."""
         run_dir = Path(run_dir)
         record = io.read_json(run_dir / "run.json")
-        values = {**record["config"], "out_dir": str(run_dir)}
+        try:
+            values = {**record["config"], "out_dir": str(run_dir)}
+            saved, history = record["checkpoint"], record["history"]
+            state = RunState(
+                step=saved["step"],
+                epoch=saved["epoch"],
+                seconds=saved["seconds"],
+                epochs=history["epochs"],
+                steps=defaultdict(list, history["steps"]),
+                stride=history["stride"],
+            )
+        except (KeyError, TypeError) as error:
+            raise ConfigError(f"{run_dir / 'run.json'} is not a run record ({error}).") from error
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = RunConfig.from_dict(values)
         data = _prepared_data(config, data)
         generator = io.load_model(run_dir / "generator.keras")
         discriminator = io.load_model(run_dir / "discriminator.keras")
-        saved = record["checkpoint"]
-        state = RunState(
-            step=saved["step"],
-            epoch=saved["epoch"],
-            seconds=saved["seconds"],
-            epochs=record["history"]["epochs"],
-            steps=defaultdict(list, record["history"]["steps"]),
-            stride=record["history"]["stride"],
-        )
         trainer = cls(config, data, generator, discriminator, state)
         trainer.saved_at = (state.epoch, state.step)
         return trainer

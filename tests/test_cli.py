@@ -140,3 +140,9 @@ def test_an_unwritable_output_folder_is_refused_before_training(tmp_path, capsys
     assert run_cli("train", "--epochs", 1, *TINY, "--out", blocker / "run") == 2
     assert "Cannot write to" in capsys.readouterr().err
     assert blocker.read_text() == "not a folder"
+
+
+def test_resume_of_a_damaged_run_record_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "run.json").write_text('{"config": {}}')
+    assert run_cli("train", "--resume", "--out", tmp_path) == 2
+    assert "is not a run record" in capsys.readouterr().err
