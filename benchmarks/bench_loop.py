@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument(
         "--quality-every",
         type=float,
-        default=5.0,
+        default=8.0,
         help="the Train page's live-metrics interval, seconds",
     )
     args = parser.parse_args()

@@ -20,7 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.machine import describe  # noqa: E402
 from gan import io  # noqa: E402
 from gan.data import load_dataset  # noqa: E402
-from gan.metrics import CLASSIFIER, REFERENCE, classify, train_classifier  # noqa: E402
+from gan.metrics import (  # noqa: E402
+    CLASSIFIER,
+    REFERENCE,
+    classify,
+    feature_model,
+    train_classifier,
+)
 
 
 def without_optimizer(model):
@@ -41,7 +47,7 @@ def main() -> None:
     test_images = test.images[..., None].astype(np.float32) / 255.0
     rng = np.random.default_rng(0)
     baseline = test_images[rng.choice(len(test_images), 2000, replace=False)]
-    features, _ = classify(model, test_images)
+    features, _ = classify(feature_model(model), test_images)
     io.atomic_write(
         REFERENCE,
         lambda temp: np.savez_compressed(temp, features=features, images=baseline),

@@ -93,17 +93,21 @@ def train_classifier(train, test, epochs: int = 4, seed: int = 0):
     return model, float(accuracy)
 
 
-def classify(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(features `(n, 128)`, probabilities `(n, 10)`) for images `(n, 28, 28, 1)` in [0, 1]."""
+def feature_model(classifier):
+    """The classifier with two outputs: penultimate features `(n, 128)` and probabilities."""
     import keras
 
-    check_images(images)
-    both = keras.Model(
+    return keras.Model(
         classifier.inputs, [classifier.get_layer(FEATURES_LAYER).output, classifier.output]
     )
+
+
+def classify(model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features, probabilities) from a `feature_model` for images `(n, 28, 28, 1)` in [0, 1]."""
+    check_images(images)
     features, probabilities = [], []
     for start in range(0, len(images), 500):
-        batch_features, batch_probabilities = both.predict_on_batch(images[start : start + 500])
+        batch_features, batch_probabilities = model.predict_on_batch(images[start : start + 500])
         features.append(np.asarray(batch_features))
         probabilities.append(np.asarray(batch_probabilities))
     return np.concatenate(features), np.concatenate(probabilities)
@@ -119,7 +123,7 @@ class Judge:
     ) -> None:
         from gan.io import load_model
 
-        self.classifier = load_model(classifier_path)
+        self.model = feature_model(load_model(classifier_path))  # built once: no retracing
         try:
             with np.load(reference_path) as reference:
                 self.real_features = reference["features"]
@@ -133,7 +137,7 @@ class Judge:
         self, images: np.ndarray, digits: np.ndarray | None = None, seed: int = 0
     ) -> Quality:
         """Quality of `images` `(n, 28, 28, 1)` in [0, 1]; `digits`: what a conditional G drew."""
-        features, probabilities = classify(self.classifier, images)
+        features, probabilities = classify(self.model, images)
         predicted = probabilities.argmax(axis=1)
         shares = np.bincount(predicted, minlength=10) / len(images)
         nonzero = shares[shares > 0]

@@ -16,7 +16,7 @@ from gan.trainer import BackgroundRun
 from pages.common.resources import training_data, training_slots
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
-QUALITY_EVERY_S = 5.0  # live sample-quality metrics, when the classifier is shipped
+QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
 RUNS_ROOT = Path(tempfile.gettempdir()) / "gan-studio-runs"
 
 
