@@ -29,9 +29,9 @@ left, middle, right = st.columns(3)
 if left.button("Train", type="primary", disabled=active or config is None, width="stretch"):
     try:
         start_run(config)
+        st.rerun()  # draw the controls of the running state
     except ConfigError as error:
         st.error(str(error))
-    st.rerun()
 if active:
     paused = run.control.paused
     middle.button(

@@ -184,3 +184,14 @@ def test_reruns_leave_keras_state_alone():
     app.slider(key="dir-0-0").set_value(1.0).run()
     app.run()
     assert global_state.GLOBAL_STATE_TRACKER is tracker
+
+
+def test_missing_data_is_explained_when_train_is_pressed(monkeypatch, tmp_path):
+    monkeypatch.delenv("GAN_FASHION_DATA_DIR", raising=False)
+    monkeypatch.setenv("GAN_DATA_DIR", str(tmp_path))  # holds no fashion-mnist folder
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    app = page("train").run()
+    app.selectbox(key="dataset").set_value("fashion_mnist").run()
+    app.button[0].click().run()
+    assert any("No fashion_mnist train data found" in e for e in errors(app)), errors(app)
+    assert "run" not in app.session_state
