@@ -264,19 +264,12 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
 def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
     import json
 
-    from gan.latent import is_conditional, latent_dim_of, render, sample_noise
+    from gan.io import load_generator
     from gan.metrics import Judge
 
     n = parse_int("-n", args.n, 100, MAX_SAMPLES)
     seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
-    from gan.io import load_generator
-
-    generator = load_generator(args.model)
-    judge = Judge()
-    digits = (np.arange(n) % 10).astype(np.int32) if is_conditional(generator) else None
-    quality = judge.evaluate(
-        render(generator, sample_noise(n, latent_dim_of(generator), seed), digits), digits, seed
-    )
+    quality = Judge().evaluate_generator(load_generator(args.model), n, seed)
     for line in describe_quality(quality):
         print(line)
     if args.json:

@@ -124,6 +124,7 @@ class Judge:
         from gan.io import load_model
 
         self.model = feature_model(load_model(classifier_path))  # built once: no retracing
+        self._baselines: dict[tuple[int, int], tuple[float, float]] = {}
         try:
             with np.load(reference_path) as reference:
                 self.real_features = reference["features"]
@@ -142,12 +143,7 @@ class Judge:
         shares = np.bincount(predicted, minlength=10) / len(images)
         nonzero = shares[shares > 0]
         entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(10))
-        n = min(len(images), len(self.real_features) // 2)
-        rng = np.random.default_rng(seed)
-        halves = rng.permutation(len(self.real_features))
-        floor = frechet_distance(
-            self.real_features[halves[:n]], self.real_features[halves[n : 2 * n]]
-        )
+        floor, real_diversity = self._baseline(len(images), seed)
         return Quality(
             n=len(images),
             recognizability=float((probabilities.max(axis=1) >= CONFIDENT).mean()),
@@ -157,11 +153,30 @@ class Judge:
             missing_digits=[int(d) for d in np.flatnonzero(shares < VANISHED_SHARE)],
             frechet_distance=frechet_distance(features, self.real_features),
             frechet_floor=floor,
-            pixel_diversity=pixel_diversity(images, seed) / pixel_diversity(self.real_images, seed),
+            pixel_diversity=pixel_diversity(images, seed) / real_diversity,
             asked_digit_accuracy=None
             if digits is None
             else float((predicted == np.asarray(digits)).mean()),
         )
+
+    def _baseline(self, n: int, seed: int) -> tuple[float, float]:
+        """(real-vs-real Fréchet floor at sample size n, real pixel diversity), computed once."""
+        if (n, seed) not in self._baselines:
+            half = min(n, len(self.real_features) // 2)
+            order = np.random.default_rng(seed).permutation(len(self.real_features))
+            floor = frechet_distance(
+                self.real_features[order[:half]], self.real_features[order[half : 2 * half]]
+            )
+            self._baselines[n, seed] = floor, pixel_diversity(self.real_images, seed)
+        return self._baselines[n, seed]
+
+    def evaluate_generator(self, generator, n: int, seed: int = 0) -> Quality:
+        """Quality of `n` samples from seeded latents (digits 0-9 in turn if conditional)."""
+        from gan.latent import is_conditional, latent_dim_of, render, sample_noise
+
+        digits = (np.arange(n) % 10).astype(np.int32) if is_conditional(generator) else None
+        noise = sample_noise(n, latent_dim_of(generator), seed)
+        return self.evaluate(render(generator, noise, digits), digits, seed)
 
 
 def check_images(images: np.ndarray) -> None:

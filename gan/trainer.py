@@ -355,10 +355,9 @@ class Trainer:
         started = time.monotonic()
         if self._judge is None:
             self._judge = Judge()
-        count = QUALITY_SAMPLES
-        noise = sample_noise(count, self.config.latent_dim, seed=self.config.seed + 2)
-        digits = (np.arange(count) % 10).astype(np.int32) if self.recipe.conditional else None
-        quality = self._judge.evaluate(render(self.generator, noise, digits), digits)
+        quality = self._judge.evaluate_generator(
+            self.generator, QUALITY_SAMPLES, seed=self.config.seed + 2
+        )
         return QualityEvent(self.state.step, epoch, quality, time.monotonic() - started)
 
     def run(
