@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -100,6 +101,10 @@ class EndEvent:
     message: str = ""
     step: int = 0
     epoch: int = 0
+
+
+class SaveError(OSError):
+    """The run folder could not be written (full disk, lost permission); earlier files stay."""
 
 
 class Callback:
@@ -374,12 +379,17 @@ class Trainer:
             end = self._loop(emit, control, started_at or time.monotonic())
             if self.config.quality_every is not None and end.reason in ("finished", "stopped"):
                 emit("on_quality", self.measure_quality(self.state.epoch))  # the final figures
+        except SaveError as error:
+            end = EndEvent("error", str(error), self.state.step, self.state.epoch)
         except Exception as error:  # the worker must never die silently
             end = EndEvent(
                 "error", f"{type(error).__name__}: {error}", self.state.step, self.state.epoch
             )
         control.run_tasks(self)
-        self._write_record(end)
+        try:
+            self._write_record(end)
+        except OSError as error:  # e.g. the disk filled up after the last checkpoint
+            end = EndEvent("error", self._save_failure(error), self.state.step, self.state.epoch)
         emit("on_end", end)
         return end
 
@@ -461,25 +471,51 @@ class Trainer:
             emit("on_epoch", EpochEvent(epoch, self.state.step, means, time.monotonic() - started))
             self.state.epoch = epoch
         if self.config.out_dir:
-            io.save_png(
-                grid, Path(self.config.out_dir) / "samples" / f"epoch_{epoch:03d}.png", scale=4
-            )
+            with self._saving():
+                io.save_png(
+                    grid, Path(self.config.out_dir) / "samples" / f"epoch_{epoch:03d}.png", scale=4
+                )
         self._checkpoint(self.state.epoch)
 
     def _checkpoint(self, epoch: int) -> None:
         """Save both networks and run.json atomically (no-op without an out_dir)."""
         if not self.config.out_dir or self.saved_at == (epoch, self.state.step):
             return
-        folder = Path(self.config.out_dir)
-        io.save_model(self.generator, folder / "generator.keras")
-        io.save_model(self.discriminator, folder / "discriminator.keras")
-        every = self.recipe.snapshot_every
-        if every and epoch and epoch % every == 0:
-            io.save_model(
-                self.generator, folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
-            )
-        self.saved_at = (epoch, self.state.step)
-        self._write_record(None)
+        folder, previous = Path(self.config.out_dir), self.saved_at
+        with self._saving():
+            io.save_model(self.generator, folder / "generator.keras")
+            io.save_model(self.discriminator, folder / "discriminator.keras")
+            every = self.recipe.snapshot_every
+            if every and epoch and epoch % every == 0:
+                io.save_model(
+                    self.generator, folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
+                )
+            try:
+                self.saved_at = (epoch, self.state.step)
+                self._write_record(None)
+            except OSError:
+                self.saved_at = previous
+                raise
+
+    @contextmanager
+    def _saving(self):
+        """Turn a failed write in the run folder (full disk, lost permission) into SaveError."""
+        try:
+            yield
+        except OSError as error:
+            raise SaveError(self._save_failure(error)) from error
+
+    def _save_failure(self, error: OSError) -> str:
+        """What went wrong writing the run folder, and what is still there."""
+        kept = (
+            f"last complete checkpoint: step {self.saved_at[1]}"
+            if self.saved_at
+            else "no checkpoint was complete yet"
+        )
+        return (
+            f"could not save to {self.config.out_dir} ({error.strerror or error}); "
+            f"every file there is whole ({kept})"
+        )
 
     def _diverged_message(self) -> str:
         kept = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -49,3 +50,57 @@ def conditional_generator(tmp_path_factory, small: Dataset):
     )
     assert Trainer.create(config, small).run().reason == "finished"
     return out / "generator.keras"
+
+
+@pytest.fixture
+def full_disk_after(monkeypatch):
+    """Call with n: n atomic writes land, then every write fails as on a full disk."""
+    from gan import io
+
+    def fill(renames: int) -> None:
+        real_replace, landed = io.os.replace, []
+
+        def replace(source, target):
+            if len(landed) >= renames:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            landed.append(target)
+            return real_replace(source, target)
+
+        monkeypatch.setattr(io.os, "replace", replace)
+
+    return fill
+
+
+@pytest.fixture(scope="session")
+def bad_models(tmp_path_factory) -> dict:
+    """Files a user might upload as a generator that must be refused, and the words why."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("bad-models")
+    files = {}
+
+    def save(name: str, model) -> None:
+        model.save(folder / name)
+        files[name] = folder / name
+
+    (folder / "notes.keras").write_text("hello")
+    files["notes.keras"] = folder / "notes.keras"
+    inputs = keras.Input((8,))
+    x = keras.layers.Lambda(lambda t: t * 2.0)(keras.layers.Dense(784)(inputs))
+    save("lambda.keras", keras.Model(inputs, keras.layers.Reshape((28, 28, 1))(x)))
+    save(
+        "classifier.keras",
+        keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+        ),
+    )
+    save("wrong-output.keras", keras.Sequential([keras.Input((8,)), keras.layers.Dense(32 * 32)]))
+    return files
+
+
+BAD_MODEL_WORDS = {
+    "notes.keras": "not a loadable Keras model",
+    "lambda.keras": "Lambda",
+    "classifier.keras": "latent vector",
+    "wrong-output.keras": "28x28x1",
+}

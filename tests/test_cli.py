@@ -146,3 +146,12 @@ def test_resume_of_a_damaged_run_record_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "run.json").write_text('{"config": {}}')
     assert run_cli("train", "--resume", "--out", tmp_path) == 2
     assert "is not a run record" in capsys.readouterr().err
+
+
+def test_a_full_disk_mid_run_exits_1_and_keeps_the_saved_model(tmp_path, capsys, full_disk_after):
+    out = tmp_path / "run"
+    full_disk_after(4)
+    assert run_cli("train", "--epochs", 3, *TINY, "--out", out) == 1
+    printed = capsys.readouterr().out
+    assert "error: could not save to" in printed and "No space left on device" in printed
+    assert (out / "generator.keras").is_file()

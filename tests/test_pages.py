@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BAD_MODEL_WORDS
 from streamlit.testing.v1 import AppTest
 
 from gan.latent import latent_dim_of
+from pages.common.pickers import UPLOAD
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,13 +160,34 @@ def test_interpolation_produces_k_frames():
     assert any(b.label == "Download GIF" for b in app.get("download_button"))
 
 
-def test_explorer_refuses_an_upload_that_is_not_a_generator(tmp_path):
-    from pages.common.resources import load_any
+def upload(path: Path) -> AppTest:
+    """The explorer with `path` uploaded as the generator."""
+    app = page("explore").run()
+    app.selectbox(key="generator_choice").set_value(UPLOAD).run()
+    app.file_uploader(key="upload").set_value(
+        (path.name, path.read_bytes(), "application/octet-stream")
+    )
+    return app.run()
 
-    bad = tmp_path / "bad.keras"
-    bad.write_text("not a model")
-    with pytest.raises(Exception, match="not a loadable Keras model"):
-        load_any(str(bad))
+
+@pytest.mark.parametrize(("name", "words"), BAD_MODEL_WORDS.items())
+def test_explorer_refuses_an_upload_that_is_not_a_safe_generator(bad_models, name, words):
+    app = upload(bad_models[name])
+    assert not app.exception, app.exception
+    assert any(words in e for e in errors(app)), errors(app)
+    assert not app.get("image")  # nothing drawn from a refused file
+
+
+def test_explorer_refuses_an_oversized_upload(trained_run, monkeypatch):
+    monkeypatch.setattr("pages.common.pickers.MAX_MODEL_BYTES", 1024)
+    app = upload(trained_run / "generator.keras")
+    assert any("are refused" in e for e in errors(app)), errors(app)
+
+
+def test_explorer_draws_from_an_uploaded_generator(trained_run):
+    app = upload(trained_run / "generator.keras")
+    assert not app.exception and not errors(app)
+    assert app.get("image")
 
 
 def test_shipped_generators_are_valid():

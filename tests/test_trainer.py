@@ -156,6 +156,21 @@ def test_an_interrupted_save_leaves_the_previous_model_intact(tmp_path, trained_
     assert io.load_generator(target) is not None
 
 
+def test_a_full_disk_ends_the_run_with_a_clear_error_and_keeps_the_last_save(
+    tmp_path, small, full_disk_after
+):
+    out = tmp_path / "run"
+    full_disk_after(4)  # epoch 1: grid, generator, discriminator, run.json
+    end = Trainer.create(tiny(epochs=3, out_dir=str(out)), small).run()
+    assert end.reason == "error"
+    assert "No space left on device" in end.message
+    assert "every file there is whole (last complete checkpoint: step 4)" in end.message
+    assert json.loads((out / "run.json").read_text())["checkpoint"]["step"] == 4
+    assert io.load_generator(out / "generator.keras") is not None
+    leftovers = [p.name for p in out.rglob(".*")]
+    assert leftovers == [], leftovers  # no half-written temp files
+
+
 def test_stop_during_a_save_keeps_a_loadable_model(tmp_path, small, monkeypatch):
     out = tmp_path / "run"
     saving = threading.Event()
