@@ -218,3 +218,12 @@ def test_missing_data_is_explained_when_train_is_pressed(monkeypatch, tmp_path):
     app.button[0].click().run()
     assert any("No fashion_mnist train data found" in e for e in errors(app)), errors(app)
     assert "run" not in app.session_state
+
+
+def test_server_config_turns_off_the_per_run_gc_and_the_file_watcher():
+    """Both cost every student's explorer update its latency (benchmarks/load_classroom.py)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"

@@ -39,7 +39,7 @@ def history_figure(
 ) -> go.Figure:
     """Step curves of the named statistics, smoothed over `window` points."""
     figure = go.Figure()
-    steps = history.get("step", [])
+    steps = np.asarray(history.get("step", []))  # arrays: Plotly validates lists item by item
     for name in names:
         label, colour = LINES[name]
         figure.add_trace(
@@ -71,7 +71,7 @@ def compare_figure(runs) -> go.Figure:
         for name, dash in (("g_loss", "solid"), ("d_loss", "dot")):
             figure.add_trace(
                 go.Scatter(
-                    x=run.history.get("step", []),
+                    x=np.asarray(run.history.get("step", [])),
                     y=smooth(run.history.get(name, [])),
                     name=f"{run.label}: {LINES[name][0]}",
                     line={"dash": dash},
