@@ -22,128 +22,16 @@ import random
 import subprocess
 import sys
 import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import websockets
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.NumberInput_pb2 import NumberInput
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import describe  # noqa: E402
+from benchmarks.streamlit_client import TIMEOUT_S, Client, Tally, fetch, start_server  # noqa: E402
 
-TIMEOUT_S = 30.0  # a page run or image that takes longer counts as an error
 TRAIN_SETTINGS = {"epochs": 1, "max_seconds": 20}  # short trainings on the full data
-
-
-@dataclass
-class Tally:
-    """What all clients saw."""
-
-    latencies: list[float] = field(default_factory=list)  # seconds, explorer image updates
-    errors: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)  # st.error texts (user-facing)
-    trainings_started: int = 0
-    trainings_finished: int = 0
-    queued_seen: int = 0
-
-
-class Client:
-    """One browser session, spoken to in Streamlit's protocol."""
-
-    def __init__(self, port: int, tally: Tally) -> None:
-        self.port, self.tally = port, tally
-        self.widgets: dict[str, tuple[str, object]] = {}  # key -> (widget id, proto)
-        self.states: dict[str, object] = {}  # widget id -> value sent with every run
-        self.page_hash = ""
-        self.finished = asyncio.Event()
-        self.image = asyncio.Event()
-        self.image_url = ""
-        self.texts: list[str] = []
-        self.fragment: tuple[str, float] | None = None
-
-    async def connect(self) -> None:
-        self.ws = await websockets.connect(
-            f"ws://localhost:{self.port}/_stcore/stream",
-            subprotocols=["streamlit"],
-            max_size=None,
-        )
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                message = ForwardMsg()
-                message.ParseFromString(raw)
-                self._handle(message)
-        except websockets.ConnectionClosed as error:
-            self.tally.errors.append(f"connection closed: {error}")
-
-    def _handle(self, message: ForwardMsg) -> None:
-        kind = message.WhichOneof("type")
-        if kind == "navigation":  # names the page this session is on
-            self.page_hash = message.navigation.page_script_hash
-        elif kind == "script_finished":
-            self.finished.set()
-        elif kind == "auto_rerun":
-            self.fragment = (message.auto_rerun.fragment_id, message.auto_rerun.interval)
-        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-            self._element(message.delta.new_element)
-
-    def _element(self, element) -> None:
-        kind = element.WhichOneof("type")
-        proto = getattr(element, kind)
-        widget_id = getattr(proto, "id", "")
-        if widget_id.startswith("$$ID-"):  # "$$ID-<hash>-<key>"; the key "None" if unkeyed
-            key = widget_id.split("-", 2)[2]
-            self.widgets[proto.label if key == "None" else key] = (widget_id, proto)
-        if kind == "imgs" and proto.imgs:
-            self.image_url = proto.imgs[0].url
-            self.image.set()
-        elif kind == "exception":
-            self.tally.errors.append(f"exception on the page: {proto.type}: {proto.message}")
-        elif kind == "alert":
-            self.texts.append(proto.body)
-            if proto.format == proto.ERROR:
-                self.tally.messages.append(proto.body)
-        elif kind == "markdown":
-            self.texts.append(proto.body)
-
-    async def run(self, page: str = "", fragment: str = "") -> None:
-        """Send one page run (or fragment run) with the current widget states."""
-        back = BackMsg()
-        state = back.rerun_script
-        state.page_name = page
-        state.page_script_hash = "" if page else self.page_hash
-        state.fragment_id = fragment
-        state.is_auto_rerun = bool(fragment)
-        for widget_id, value in self.states.items():
-            widget = state.widget_states.widgets.add()
-            widget.id = widget_id
-            if value is True:
-                widget.trigger_value = True
-            elif isinstance(value, list):
-                widget.double_array_value.data[:] = value
-            elif isinstance(value, int):
-                widget.int_value = value
-            else:
-                widget.double_value = value
-        self.finished.clear()
-        self.image.clear()
-        await self.ws.send(back.SerializeToString())
-
-    async def run_and_wait(self, page: str = "") -> None:
-        await self.run(page)
-        await asyncio.wait_for(self.finished.wait(), TIMEOUT_S * 4)  # first runs load TF
-
-    async def close(self) -> None:
-        await self.ws.close()
-        self.reader.cancel()
 
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
@@ -173,21 +61,11 @@ async def trainer(client: Client, until: float) -> None:
     await client.connect()
     await client.run_and_wait("train")
     for key, value in TRAIN_SETTINGS.items():
-        widget_id, proto = client.widgets[key]
-        is_int = proto.data_type == NumberInput.INT
-        client.states[widget_id] = int(value) if is_int else float(value)
-    train_button = client.widgets["Train"][0]
-    client.states[train_button] = True
-    await client.run_and_wait()
-    del client.states[train_button]
+        client.set_number(key, value)
+    await client.click("Train")
     client.tally.trainings_started += 1
     while time.monotonic() < until:
-        if client.fragment:
-            fragment_id, interval = client.fragment
-            await client.run(fragment=fragment_id)
-            await asyncio.sleep(interval)
-        else:
-            await asyncio.sleep(1.0)
+        await client.tick()
         if any("Waiting for a free training slot" in text for text in client.texts):
             client.tally.queued_seen += 1
         if any("Run finished" in text for text in client.texts):
@@ -195,11 +73,6 @@ async def trainer(client: Client, until: float) -> None:
             break
         client.texts.clear()
     await client.close()
-
-
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-        return response.read()
 
 
 def rss_mib(pid: int) -> float:
@@ -213,23 +86,6 @@ async def watch_memory(pid: int, samples: list[tuple[float, float]], stop: async
     while not stop.is_set():
         samples.append((time.monotonic() - started, rss_mib(pid)))
         await asyncio.sleep(1.0)
-
-
-def start_server(port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")]
-    command += ["--server.headless", "true", "--server.port", str(port)]
-    command += ["--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            fetch(f"http://localhost:{port}/_stcore/health")
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the server did not start within 60 s")
 
 
 async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple[Tally, list]:

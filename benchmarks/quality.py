@@ -86,11 +86,16 @@ class Scorer(Callback):
             self.control.stop("all budgets scored")
 
 
-def measure(preset: str, seed: int, budgets: list[float]) -> list[Row]:
-    """Train `preset` until the last budget, scoring at each one (run in a fresh process)."""
+def measure(preset: str, seed: int, budgets: list[float], prepare=None) -> list[Row]:
+    """Train `preset` until the last budget, scoring at each one (run in a fresh process).
+
+    `prepare(trainer)`, if given, may change the prepared trainer (benchmarks/fast_trials.py).
+    """
     started = time.monotonic()
     config = RunConfig.create(preset, epochs=1000, seed=seed)
     trainer = Trainer.create(config)
+    if prepare:
+        prepare(trainer)
     control = Control()
     scorer = Scorer(trainer, control, budgets, started)
     end = trainer.run([scorer], control, started)
@@ -99,9 +104,11 @@ def measure(preset: str, seed: int, budgets: list[float]) -> list[Row]:
     return scorer.rows
 
 
-def measure_in_subprocess(preset: str, seed: int, budgets: list[float]) -> list[Row]:
+def measure_in_subprocess(
+    preset: str, seed: int, budgets: list[float], script: str = __file__, extra=()
+) -> list[Row]:
     """`measure` in a fresh interpreter, so each run pays TensorFlow's import as the CLI does."""
-    command = [sys.executable, __file__, "--one", preset, str(seed)]
+    command = [sys.executable, script, "--one", preset, str(seed), *extra]
     command += ["--budgets", ",".join(f"{b:g}" for b in budgets)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:

@@ -120,9 +120,11 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     if args.resume:
         if not (out / "run.json").is_file():
             raise ConfigError(f"--resume: {out} holds no run (no run.json).")
-        trainer = Trainer.resume(
+        trainer = Trainer.resume(  # what a continued run may change, e.g. to anneal
             out,
             epochs=args.epochs,
+            lr_g=args.lr_g,
+            lr_d=args.lr_d,
             max_seconds=args.max_seconds,
             max_steps=args.max_steps,
             data_path=args.data,

@@ -41,7 +41,7 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             name="fast",
-            summary="Slim DCGAN for a laptop CPU: digits within seconds (the default).",
+            summary="Slim DCGAN for a laptop CPU: first digit shapes in about 30 s (the default).",
             source="this project; a narrow DCGAN with two-timescale Adam and label smoothing",
             generator="fast_generator",
             discriminator="fast_discriminator",

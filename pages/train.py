@@ -146,7 +146,7 @@ def explore(path) -> None:
 
 
 if run is None:
-    st.info("Choose a preset (the default trains in seconds) and press **Train**.")
+    st.info("Choose a preset (the default draws digit shapes in about 30 s) and press **Train**.")
 else:
     live_view()
     if active and st.button("Explore the generator as it is now"):

@@ -1,0 +1,175 @@
+"""A Streamlit client in Streamlit's own WebSocket protocol, and a real server to talk to.
+
+What a browser tab sends (page runs, widget states, fragment timers) without a browser, so a
+benchmark can open dozens of sessions on 2 cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.NumberInput_pb2 import NumberInput
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_S = 30.0  # a page run or image that takes longer counts as an error
+
+
+@dataclass
+class Tally:
+    """What all clients saw."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, explorer image updates
+    errors: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # st.error texts (user-facing)
+    trainings_started: int = 0
+    trainings_finished: int = 0
+    queued_seen: int = 0
+
+
+class Client:
+    """One browser session, spoken to in Streamlit's protocol."""
+
+    def __init__(self, port: int, tally: Tally) -> None:
+        self.port, self.tally = port, tally
+        self.widgets: dict[str, tuple[str, object]] = {}  # key -> (widget id, proto)
+        self.states: dict[str, object] = {}  # widget id -> value sent with every run
+        self.page_hash = ""
+        self.finished = asyncio.Event()
+        self.image = asyncio.Event()
+        self.image_url, self.image_at = "", 0.0
+        self.texts: list[str] = []
+        self.metrics: dict[str, str] = {}  # st.metric label -> shown value
+        self.fragment: tuple[str, float] | None = None
+
+    async def connect(self) -> None:
+        self.ws = await websockets.connect(
+            f"ws://localhost:{self.port}/_stcore/stream",
+            subprotocols=["streamlit"],
+            max_size=None,
+        )
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                message = ForwardMsg()
+                message.ParseFromString(raw)
+                self._handle(message)
+        except websockets.ConnectionClosed as error:
+            self.tally.errors.append(f"connection closed: {error}")
+
+    def _handle(self, message: ForwardMsg) -> None:
+        kind = message.WhichOneof("type")
+        if kind == "navigation":  # names the page this session is on
+            self.page_hash = message.navigation.page_script_hash
+        elif kind == "script_finished":
+            self.finished.set()
+        elif kind == "auto_rerun":
+            self.fragment = (message.auto_rerun.fragment_id, message.auto_rerun.interval)
+        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+            self._element(message.delta.new_element)
+
+    def _element(self, element) -> None:
+        kind = element.WhichOneof("type")
+        proto = getattr(element, kind)
+        widget_id = getattr(proto, "id", "")
+        if widget_id.startswith("$$ID-"):  # "$$ID-<hash>-<key>"; the key "None" if unkeyed
+            key = widget_id.split("-", 2)[2]
+            self.widgets[proto.label if key == "None" else key] = (widget_id, proto)
+        if kind == "imgs" and proto.imgs:
+            self.image_url, self.image_at = proto.imgs[0].url, time.monotonic()
+            self.image.set()
+        elif kind == "exception":
+            self.tally.errors.append(f"exception on the page: {proto.type}: {proto.message}")
+        elif kind == "alert":
+            self.texts.append(proto.body)
+            if proto.format == proto.ERROR:
+                self.tally.messages.append(proto.body)
+        elif kind == "markdown":
+            self.texts.append(proto.body)
+        elif kind == "metric":
+            self.metrics[proto.label] = proto.body
+
+    async def run(self, page: str = "", fragment: str = "") -> None:
+        """Send one page run (or fragment run) with the current widget states."""
+        back = BackMsg()
+        state = back.rerun_script
+        state.page_name = page
+        state.page_script_hash = "" if page else self.page_hash
+        state.fragment_id = fragment
+        state.is_auto_rerun = bool(fragment)
+        for widget_id, value in self.states.items():
+            widget = state.widget_states.widgets.add()
+            widget.id = widget_id
+            if value is True:
+                widget.trigger_value = True
+            elif isinstance(value, list):
+                widget.double_array_value.data[:] = value
+            elif isinstance(value, int):
+                widget.int_value = value
+            else:
+                widget.double_value = value
+        self.finished.clear()
+        self.image.clear()
+        await self.ws.send(back.SerializeToString())
+
+    async def run_and_wait(self, page: str = "") -> None:
+        await self.run(page)
+        await asyncio.wait_for(self.finished.wait(), TIMEOUT_S * 4)  # first runs load TF
+
+    def set_number(self, key: str, value: float) -> None:
+        """Type `value` into the number input `key` (sent with the next run)."""
+        widget_id, proto = self.widgets[key]
+        self.states[widget_id] = int(value) if proto.data_type == NumberInput.INT else float(value)
+
+    async def click(self, label: str) -> None:
+        """Press the button labelled `label` and wait for the run it triggers."""
+        button = self.widgets[label][0]
+        self.states[button] = True
+        await self.run_and_wait()
+        del self.states[button]
+
+    async def tick(self) -> None:
+        """One tick of the page's fragment timer, as the browser sends it (1 s if none yet)."""
+        if self.fragment:
+            fragment_id, interval = self.fragment
+            await self.run(fragment=fragment_id)
+            await asyncio.sleep(interval)
+        else:
+            await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self.reader.cancel()
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        return response.read()
+
+
+def start_server(port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")]
+    command += ["--server.headless", "true", "--server.port", str(port)]
+    command += ["--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            fetch(f"http://localhost:{port}/_stcore/health")
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the server did not start within 60 s")
