@@ -28,15 +28,15 @@ VARIANTS: dict[str, dict] = {
     "batch 32": {"settings": {"batch_size": 32}},
     "lr 1e-3": {"settings": {"lr_g": 1e-3, "lr_d": 1e-3}},
     "half width": {"widths": HALF},
-    "half width, batch 32": {"widths": HALF, "settings": {"batch_size": 32}},
-    "half width, batch 32, jit": {"widths": HALF, "settings": {"batch_size": 32}, "jit": True},
-    "half width, batch 32, lr 1e-3": {
+    "half width + batch 32": {"widths": HALF, "settings": {"batch_size": 32}},
+    "half width + batch 32 + jit": {"widths": HALF, "settings": {"batch_size": 32}, "jit": True},
+    "half width + batch 32 + lr 1e-3": {
         "widths": HALF,
         "settings": {"batch_size": 32, "lr_g": 1e-3, "lr_d": 1e-3},
     },
-    "half width, G lr 1e-3": {"widths": HALF, "settings": {"lr_g": 1e-3}},
-    "3/4 width, batch 32": {"widths": (48, 24, 24, 48), "settings": {"batch_size": 32}},
-    "half width, batch 128, lr 1e-3": {
+    "half width + G lr 1e-3": {"widths": HALF, "settings": {"lr_g": 1e-3}},
+    "3/4 width + batch 32": {"widths": (48, 24, 24, 48), "settings": {"batch_size": 32}},
+    "half width + batch 128 + lr 1e-3": {
         "widths": HALF,
         "settings": {"batch_size": 128, "lr_g": 1e-3, "lr_d": 1e-3},
     },

@@ -31,8 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.streamlit_client import TIMEOUT_S, Client, Tally, fetch, start_server  # noqa: E402
 
-TRAIN_SETTINGS = {"epochs": 1, "max_seconds": 20}  # short trainings on the full data
-
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
     """Open the explorer, then move one random slider every 1-3 s and time the new image."""
@@ -56,12 +54,12 @@ async def explorer(client: Client, until: float, measure_from: float) -> None:
     await client.close()
 
 
-async def trainer(client: Client, until: float) -> None:
+async def trainer(client: Client, until: float, seconds: int) -> None:
     """Open Train, press it with a short budget, keep the live view ticking like a browser."""
     await client.connect()
     await client.run_and_wait("train")
-    for key, value in TRAIN_SETTINGS.items():
-        client.set_number(key, value)
+    client.set_number("epochs", 1)  # on the full data: the time budget ends the run
+    client.set_number("max_seconds", seconds)
     await client.click("Train")
     client.tally.trainings_started += 1
     while time.monotonic() < until:
@@ -98,7 +96,7 @@ async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple
     start = time.monotonic()
     until = start + args.warmup + args.seconds
     tasks = [
-        trainer(Client(args.port, tally), until)
+        trainer(Client(args.port, tally), until, args.train_seconds)
         if i < args.trainers
         else explorer(Client(args.port, tally), until, start + args.warmup)
         for i in range(args.clients)
@@ -113,8 +111,9 @@ async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple
 def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
     print(f"machine: {describe()}")
     print(
-        f"{args.clients} clients ({args.trainers} training, {args.clients - args.trainers} "
-        f"exploring) for {args.seconds} s after a {args.warmup} s ramp; "
+        f"{args.clients} clients ({args.trainers} training {args.train_seconds} s each, "
+        f"{args.clients - args.trainers} exploring) for {args.seconds} s after a "
+        f"{args.warmup} s ramp; "
         f"GAN_MAX_TRAININGS={os.environ.get('GAN_MAX_TRAININGS', 'default')}"
     )
     if tally.latencies:
@@ -144,6 +143,7 @@ def main() -> None:
     parser.add_argument("--trainers", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=60, help="measured window")
     parser.add_argument("--warmup", type=int, default=15, help="ramp before measuring")
+    parser.add_argument("--train-seconds", type=int, default=20, help="each training's budget")
     parser.add_argument("--port", type=int, default=8597)
     args = parser.parse_args()
     if not 1 <= args.clients <= 60 or not 0 <= args.trainers <= args.clients:
