@@ -89,10 +89,11 @@ async def watch_memory(pid: int, samples: list[tuple[float, float]], stop: async
 async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple[Tally, list]:
     tally, memory, stop = Tally(), [], asyncio.Event()
     watcher = asyncio.create_task(watch_memory(server.pid, memory, stop))
-    warm = Client(args.port, tally)  # the first visitor pays for TensorFlow and the model
-    await warm.connect()
-    await warm.run_and_wait("explore")
-    await warm.close()
+    if not args.cold:  # a first visitor pays for TensorFlow and the model
+        warm = Client(args.port, tally)
+        await warm.connect()
+        await warm.run_and_wait("explore")
+        await warm.close()
     start = time.monotonic()
     until = start + args.warmup + args.seconds
     tasks = [
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="measured window")
     parser.add_argument("--warmup", type=int, default=15, help="ramp before measuring")
     parser.add_argument("--train-seconds", type=int, default=20, help="each training's budget")
+    parser.add_argument("--cold", action="store_true", help="everyone arrives at once")
     parser.add_argument("--port", type=int, default=8597)
     args = parser.parse_args()
     if not 1 <= args.clients <= 60 or not 0 <= args.trainers <= args.clients:
