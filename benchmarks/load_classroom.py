@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import describe  # noqa: E402
-from benchmarks.streamlit_client import TIMEOUT_S, Client, Tally, fetch, start_server  # noqa: E402
+from benchmarks.streamlit_client import TIMEOUT_S, Client, Tally, fetch, running_server  # noqa: E402
 
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
@@ -150,12 +150,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.clients <= 60 or not 0 <= args.trainers <= args.clients:
         parser.error("need 1 <= clients <= 60 and 0 <= trainers <= clients")
-    server = start_server(args.port)
-    try:
+    with running_server(args.port) as server:
         tally, memory = asyncio.run(classroom(args, server))
-    finally:
-        server.terminate()
-        server.wait(30)
     report(args, tally, memory)
 
 

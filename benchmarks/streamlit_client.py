@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,18 +159,28 @@ def fetch(url: str) -> bytes:
         return response.read()
 
 
-def start_server(port: int) -> subprocess.Popen:
+@contextmanager
+def running_server(port: int):
+    """A `streamlit run` of the app on localhost:`port`, stopped on leaving; yields the process."""
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")]
     command += ["--server.headless", "true", "--server.port", str(port)]
     command += ["--browser.gatherUsageStats", "false"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    try:
+        wait_until_healthy(port)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def wait_until_healthy(port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             fetch(f"http://localhost:{port}/_stcore/health")
-            return server
+            return
         except OSError:
             time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the server did not start within 60 s")
+    raise SystemExit(f"the server did not start within {seconds:g} s")

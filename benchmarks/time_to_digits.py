@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -22,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks.machine import cpu_name, describe  # noqa: E402
 from benchmarks.quality import Row, parse_list, run_all, table  # noqa: E402
-from benchmarks.streamlit_client import Client, Tally, start_server  # noqa: E402
+from benchmarks.streamlit_client import Client, Tally, running_server  # noqa: E402
 from gan.presets import PRESETS  # noqa: E402
 
 BUDGETS = [10, 20, 30, 60, 120]
@@ -66,9 +67,7 @@ def plot(rows: list[Row], path: Path) -> None:
     )
     axis.set_xticklabels([str(b) for b in BUDGETS])
     axis.legend(fontsize=8)
-    axis.set_title(
-        "Time to digits on " + describe().split(",")[0] + f", {__import__('os').cpu_count()} cores"
-    )
+    axis.set_title(f"Time to digits on {cpu_name()}, {os.cpu_count()} cores")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
@@ -116,12 +115,8 @@ async def app_first_30_s(port: int, budget: int = 30) -> dict:
 
 
 def app_report(rows: list[Row], port: int) -> None:
-    server = start_server(port)
-    try:
+    with running_server(port):
         app = asyncio.run(app_first_30_s(port))
-    finally:
-        server.terminate()
-        server.wait(30)
     cli = [r for r in rows if r.preset == "fast" and r.budget in (30, 60, 120)]
     print(
         f"app, fast preset, 30 s budget: first grid {app['first_grid_s']:.1f} s after "
