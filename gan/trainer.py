@@ -481,7 +481,7 @@ class Trainer:
         """Save both networks and run.json atomically (no-op without an out_dir)."""
         if not self.config.out_dir or self.saved_at == (epoch, self.state.step):
             return
-        folder, previous = Path(self.config.out_dir), self.saved_at
+        folder, checkpoint = Path(self.config.out_dir), (epoch, self.state.step)
         with self._saving():
             io.save_model(self.generator, folder / "generator.keras")
             io.save_model(self.discriminator, folder / "discriminator.keras")
@@ -490,12 +490,8 @@ class Trainer:
                 io.save_model(
                     self.generator, folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
                 )
-            try:
-                self.saved_at = (epoch, self.state.step)
-                self._write_record(None)
-            except OSError:
-                self.saved_at = previous
-                raise
+            self._write_record(None, checkpoint)
+        self.saved_at = checkpoint  # only once run.json names it
 
     @contextmanager
     def _saving(self):
@@ -525,11 +521,13 @@ class Trainer:
         )
         return f"losses became NaN or infinite at step {self.state.step}; {kept}"
 
-    def _write_record(self, end: EndEvent | None) -> None:
-        """run.json: config, data, the saved checkpoint's counters, history, timing, versions."""
-        if not self.config.out_dir or self.saved_at is None:
+    def _write_record(self, end: EndEvent | None, checkpoint: tuple[int, int] | None = None):
+        """run.json: config, data, the checkpoint's counters (default: the last one saved),
+        history, timing, versions."""
+        checkpoint = checkpoint or self.saved_at
+        if not self.config.out_dir or checkpoint is None:
             return
-        epoch, step = self.saved_at
+        epoch, step = checkpoint
         state = self.state
         record = {
             "config": self.config.to_dict(),

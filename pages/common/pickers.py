@@ -10,7 +10,7 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.io import MAX_MODEL_BYTES
-from pages.common.resources import PRETRAINED, load_any, tensorflow_warmup
+from pages.common.resources import PRETRAINED, load_any, wait_for_tensorflow
 from pages.common.runs import finished_runs
 
 UPLOADS = Path(tempfile.gettempdir()) / "gan-studio-uploads"
@@ -42,7 +42,7 @@ def generator_picker():
 def chosen_generator():
     """The sidebar's generator, loaded with a spinner: (path, model); stops the page if none."""
     with st.spinner("Loading TensorFlow and the generator (first time only)…"):
-        tensorflow_warmup().join()  # TensorFlow breaks if two threads import it at once
+        wait_for_tensorflow()
         path, generator = generator_picker()
     if generator is None:
         st.stop()

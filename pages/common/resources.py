@@ -57,6 +57,15 @@ def tensorflow_ready() -> bool:
     return not tensorflow_warmup().is_alive()
 
 
+def wait_for_tensorflow() -> None:
+    """Block until the background import is done, before any code that imports TensorFlow.
+
+    TensorFlow breaks when two threads import it at once (duplicate gradient registrations,
+    half-initialised modules), so pages never start a second import of their own.
+    """
+    tensorflow_warmup().join()
+
+
 @st.cache_resource(show_spinner="Loading a pretrained generator…")
 def pretrained_generator(path: str):
     """A shipped generator, loaded once per server process; never trained."""

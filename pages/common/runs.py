@@ -13,7 +13,7 @@ import streamlit as st
 from gan.config import RunConfig
 from gan.metrics import CLASSIFIER, REFERENCE
 from gan.trainer import BackgroundRun
-from pages.common.resources import tensorflow_warmup, training_data, training_slots
+from pages.common.resources import training_data, training_slots, wait_for_tensorflow
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
 QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
@@ -48,7 +48,7 @@ def start_run(config: RunConfig) -> None:
     config = RunConfig.from_dict(
         {**config.to_dict(), "out_dir": str(out_dir), "quality_every": quality_every}
     )
-    tensorflow_warmup().join()  # TensorFlow breaks if two threads import it at once
+    wait_for_tensorflow()
     data = training_data(config.dataset)
     run = BackgroundRun(config, data, slots=training_slots(), idle_timeout=IDLE_TIMEOUT_S)
     st.session_state["run"] = run.start()
