@@ -42,7 +42,7 @@ async def explorer(client: Client, until: float, measure_from: float) -> None:
         widget_id, slider = random.choice(sliders)
         client.states[widget_id] = [round(random.uniform(slider.min, slider.max), 1)]
         started = time.monotonic()
-        await client.run()
+        await client.run(fragment=client.fragment_of[widget_id])  # as a browser does
         try:
             await asyncio.wait_for(client.image.wait(), TIMEOUT_S)
             await asyncio.to_thread(fetch, f"http://localhost:{client.port}{client.image_url}")
@@ -74,9 +74,33 @@ async def trainer(client: Client, until: float, seconds: int) -> None:
 
 
 def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS"))
-    return int(line.split()[1]) / 1024
+    """RSS of `pid` and all its descendants (the training processes and their spare)."""
+    total = 0.0
+    for process in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{process}/status") as status:
+                line = next(line for line in status if line.startswith("VmRSS"))
+            total += int(line.split()[1]) / 1024
+        except (OSError, StopIteration):  # it exited meanwhile
+            continue
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren, ... of `pid` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
 
 
 async def watch_memory(pid: int, samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
@@ -125,7 +149,10 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
             f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
         )
     peak = max(rss for _, rss in memory)
-    print(f"server RSS: peak {peak:,.0f} MiB (target <= 4,096 MiB); over time:")
+    print(
+        f"RSS of the server and its training processes: peak {peak:,.0f} MiB "
+        "(target <= 4,096 MiB); over time:"
+    )
     for seconds, rss in memory[:: max(1, len(memory) // 12)]:
         print(f"  {seconds:5.0f} s  {rss:7,.0f} MiB")
     print(

@@ -50,7 +50,9 @@ class Client:
         self.image_url, self.image_at = "", 0.0
         self.texts: list[str] = []
         self.metrics: dict[str, str] = {}  # st.metric label -> shown value
-        self.fragment: tuple[str, float] | None = None
+        self.timers: dict[str, float] = {}  # fragment id -> interval of its timer
+        self.due: dict[str, float] = {}  # fragment id -> when its timer fires next
+        self.fragment_of: dict[str, str] = {}  # widget id -> id of the fragment it lives in
 
     async def connect(self) -> None:
         self.ws = await websockets.connect(
@@ -76,17 +78,18 @@ class Client:
         elif kind == "script_finished":
             self.finished.set()
         elif kind == "auto_rerun":
-            self.fragment = (message.auto_rerun.fragment_id, message.auto_rerun.interval)
+            self.timers[message.auto_rerun.fragment_id] = message.auto_rerun.interval
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-            self._element(message.delta.new_element)
+            self._element(message.delta.new_element, message.delta.fragment_id)
 
-    def _element(self, element) -> None:
+    def _element(self, element, fragment_id: str) -> None:
         kind = element.WhichOneof("type")
         proto = getattr(element, kind)
         widget_id = getattr(proto, "id", "")
         if widget_id.startswith("$$ID-"):  # "$$ID-<hash>-<key>"; the key "None" if unkeyed
             key = widget_id.split("-", 2)[2]
             self.widgets[proto.label if key == "None" else key] = (widget_id, proto)
+            self.fragment_of[widget_id] = fragment_id
         if kind == "imgs" and proto.imgs:
             self.image_url, self.image_at = proto.imgs[0].url, time.monotonic()
             self.image.set()
@@ -101,14 +104,15 @@ class Client:
         elif kind == "metric":
             self.metrics[proto.label] = proto.body
 
-    async def run(self, page: str = "", fragment: str = "") -> None:
-        """Send one page run (or fragment run) with the current widget states."""
+    async def run(self, page: str = "", fragment: str = "", timer: bool = False) -> None:
+        """Send one page run (or fragment run, for a widget or a `timer` tick) with the current
+        widget states."""
         back = BackMsg()
         state = back.rerun_script
         state.page_name = page
         state.page_script_hash = "" if page else self.page_hash
         state.fragment_id = fragment
-        state.is_auto_rerun = bool(fragment)
+        state.is_auto_rerun = timer
         for widget_id, value in self.states.items():
             widget = state.widget_states.widgets.add()
             widget.id = widget_id
@@ -141,13 +145,15 @@ class Client:
         del self.states[button]
 
     async def tick(self) -> None:
-        """One tick of the page's fragment timer, as the browser sends it (1 s if none yet)."""
-        if self.fragment:
-            fragment_id, interval = self.fragment
-            await self.run(fragment=fragment_id)
-            await asyncio.sleep(interval)
-        else:
-            await asyncio.sleep(1.0)
+        """Fire the page's fragment timers that are due, as a browser does, then wait for the
+        next one (1 s if the page has none yet)."""
+        now = time.monotonic()
+        for fragment_id, interval in self.timers.items():
+            if self.due.setdefault(fragment_id, now) <= now:
+                self.due[fragment_id] = now + interval
+                await self.run(fragment=fragment_id, timer=True)
+        upcoming = [self.due[f] for f in self.timers]
+        await asyncio.sleep(max(0.05, min(upcoming) - time.monotonic()) if upcoming else 1.0)
 
     async def close(self) -> None:
         await self.ws.close()

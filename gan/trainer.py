@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,16 +174,26 @@ class Control:
         """Block while paused (still running submitted work); False once stopped."""
         while True:
             self.run_tasks(trainer)
-            if self._idle_timeout and time.monotonic() - self._last_touch > self._idle_timeout:
-                self.stop(f"nobody watched this run for {self._idle_timeout:.0f} s")
+            self.check_idle()
             if self._running.wait(timeout=0.1):
                 self.run_tasks(trainer)
                 return not self._stop.is_set()
 
+    def check_idle(self) -> None:
+        """Stop if the owner has not touched the run for `idle_timeout` seconds."""
+        if self._idle_timeout and time.monotonic() - self._last_touch > self._idle_timeout:
+            self.stop(f"nobody watched this run for {self._idle_timeout:.0f} s")
+
+    def take_tasks(self) -> list[tuple[Callable[[Trainer], Any], Future]]:
+        """Remove and return the submitted work (to run it elsewhere, e.g. in a child process)."""
+        tasks = []
+        while not self._tasks.empty():
+            tasks.append(self._tasks.get())
+        return tasks
+
     def run_tasks(self, trainer: Trainer) -> None:
         """Run submitted work now, reporting results and errors through the futures."""
-        while not self._tasks.empty():
-            work, future = self._tasks.get()
+        for work, future in self.take_tasks():
             try:
                 future.set_result(work(trainer))
             except Exception as error:
@@ -694,7 +705,9 @@ class BackgroundRun(Callback):
     """One training run on a daemon worker thread; the UI reads snapshots and sends commands.
 
     The worker never touches the UI. `slots` (see `TrainingSlots`) limits how many runs
-    train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long.
+    train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long. With
+    `in_child`, the worker thread only relays: the training itself runs in a child process
+    at priority `nice` (see `gan.child`), so that it cannot slow the process that started it.
     """
 
     def __init__(
@@ -705,8 +718,11 @@ class BackgroundRun(Callback):
         slots: TrainingSlots | None = None,
         idle_timeout: float | None = None,
         callbacks: Iterable[Callback] = (),
+        in_child: bool = False,
+        nice: int = 0,
     ) -> None:
         self.config, self.control = config, Control(idle_timeout)
+        self._in_child, self._nice = in_child, nice
         self._data, self._slots, self._callbacks = data, slots, list(callbacks)
         self._lock = threading.Lock()
         self._state = RunState()
@@ -729,6 +745,12 @@ class BackgroundRun(Callback):
             return
         try:
             self._set_status("preparing")
+            if self._in_child:
+                from gan.child import run_in_child
+
+                callbacks = [self, *self._callbacks]
+                run_in_child(self.config, self._data, self.control, callbacks, self._nice)
+                return
             trainer = prepare(self.config, [self], self._data)
             if trainer is not None:
                 trainer.run([self, *self._callbacks], self.control)
@@ -824,7 +846,7 @@ class BackgroundRun(Callback):
                 "Only a running training can be snapshotted; an ended run's "
                 "generator is in its run folder."
             )
-        future = self.control.submit(lambda trainer: io.save_model(trainer.generator, path))
+        future = self.control.submit(partial(_save_generator, path))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -835,6 +857,11 @@ class BackgroundRun(Callback):
         raise ConfigError(
             "The training ended before the snapshot was taken; its generator is in the run folder."
         )
+
+
+def _save_generator(path: str | Path, trainer: Trainer) -> Path:
+    """Work for `Control.submit` (a module-level function: it may travel to a child process)."""
+    return io.save_model(trainer.generator, path)
 
 
 class TrainingSlots:

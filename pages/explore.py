@@ -36,28 +36,37 @@ with st.sidebar:
     )
 digit = digit_picker(generator, "explore_digit")
 
-z = sample_noise(1, dim, int(seed))[0]
-directions = directions_for(path)
-controls, picture = st.columns([3, 2])
-with controls:
-    st.subheader("Meaningful directions")
-    st.caption(
-        "Principal directions of the generator's first layer (GANSpace): each moves "
-        "several coordinates at once along the axis where images vary most."
-    )
-    for index, direction in enumerate(directions):
-        amount = st.slider(f"Direction {index + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{index}-{seed}")
-        z = z + amount * direction
-    st.subheader("Coordinates")
-    for i in shown:
-        z[i] = st.slider(
-            f"z[{i}]", -3.0, 3.0, float(np.clip(z[i], -3, 3)), 0.05, key=f"z-{i}-{seed}"
-        )
 
-started = time.perf_counter()
-image = render(generator, z[None], None if digit is None else np.array([digit]))[0, ..., 0]
-elapsed_ms = (time.perf_counter() - started) * 1000
-st.session_state["explore_z"] = z
-with picture:
-    show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
-    st.caption("Use the **Interpolate** page to walk from this point to another.")
+@st.fragment
+def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, digit, seed) -> None:
+    """Sliders and the image. A fragment: moving a slider reruns only this part of the page."""
+    z = start.copy()
+    controls, picture = st.columns([3, 2])
+    with controls:
+        st.subheader("Meaningful directions")
+        st.caption(
+            "Principal directions of the generator's first layer (GANSpace): each moves "
+            "several coordinates at once along the axis where images vary most."
+        )
+        for index, direction in enumerate(directions):
+            amount = st.slider(
+                f"Direction {index + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{index}-{seed}"
+            )
+            z = z + amount * direction
+        st.subheader("Coordinates")
+        for i in shown:
+            z[i] = st.slider(
+                f"z[{i}]", -3.0, 3.0, float(np.clip(z[i], -3, 3)), 0.05, key=f"z-{i}-{seed}"
+            )
+    started = time.perf_counter()
+    image = render(generator, z[None], None if digit is None else np.array([digit]))[0, ..., 0]
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    st.session_state["explore_z"] = z
+    with picture:
+        show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
+        st.caption("Use the **Interpolate** page to walk from this point to another.")
+
+
+latent_point(
+    generator, sample_noise(1, dim, int(seed))[0], directions_for(path), shown, digit, seed
+)

@@ -8,10 +8,12 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.trainer import QUALITY_SAMPLES
-from pages.common.charts import compare_figure, history_figure, show_image
+from pages.common.charts import compare_figure, live_figure, show_image
 from pages.common.forms import config_form
 from pages.common.resources import tensorflow_ready, tensorflow_warmup
 from pages.common.runs import archive_if_ended, current_run, finished_runs, start_run
+
+CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
 
 tensorflow_warmup()
 st.title("Train a GAN")
@@ -83,14 +85,20 @@ def quality_view(snap) -> None:
         st.warning(snap.collapse_warning)
     left, right = st.columns(2)
     left.plotly_chart(
-        history_figure(
-            quality, ("recognizability", "smallest_share"), "Sample quality", (0, 1), window=1
+        live_figure(
+            "quality",
+            quality,
+            ("recognizability", "smallest_share"),
+            "Sample quality",
+            (0, 1),
+            window=1,
         ),
         width="stretch",
         key="quality",
     )
     right.plotly_chart(
-        history_figure(
+        live_figure(
+            "frechet",
             quality,
             ("frechet_distance", "frechet_floor"),
             "Fréchet digit distance (lower is better)",
@@ -106,37 +114,43 @@ def quality_view(snap) -> None:
 
 
 @st.fragment(run_every=1.0 if active else None)
-def live_view() -> None:
-    """Redrawn every second while the run trains."""
+def live_progress() -> None:
+    """Redrawn every second while the run trains: how it ended or how far it is, the grid."""
     run.touch()
     snap = run.snapshot()
     if snap.end is not None:
         end_line(snap)
-    if snap.start is not None:
-        status_line(snap)
-        charts, picture = st.columns([3, 2])
-        with charts:
-            st.plotly_chart(
-                history_figure(snap.history, ("g_loss", "d_loss"), "Losses"),
-                width="stretch",
-                key="losses",
-            )
-            names = ("d_real", "d_fake")
-            if snap.start.config.recipe.reports_accuracy:
-                names += ("acc_real", "acc_fake")
-            st.plotly_chart(
-                history_figure(snap.history, names, "What D says", (0, 1)),
-                width="stretch",
-                key="d_outputs",
-            )
-            quality_view(snap)
-        with picture:
-            if snap.grid is not None:
-                show_image(snap.grid, "Fixed noise: the same z in every frame")
-    elif snap.end is None:
-        status_line(snap)
+    status, picture = st.columns([3, 2])
+    if snap.start is not None or snap.end is None:
+        with status:
+            status_line(snap)
+    if snap.grid is not None:
+        show_image(snap.grid, "Fixed noise: the same z in every frame", container=picture)
     if active and snap.end is not None:
         st.rerun()  # one full rerun: polling off, Train enabled again
+
+
+@st.fragment(run_every=CHARTS_EVERY_S if active else None)
+def live_charts() -> None:
+    """The curves, redrawn less often than the progress (Plotly figures cost the server most)."""
+    snap = run.snapshot()
+    if snap.start is None:
+        return
+    losses, outputs = st.columns(2)
+    losses.plotly_chart(
+        live_figure("losses", snap.history, ("g_loss", "d_loss"), "Losses"),
+        width="stretch",
+        key="losses",
+    )
+    names = ("d_real", "d_fake")
+    if snap.start.config.recipe.reports_accuracy:
+        names += ("acc_real", "acc_fake")
+    outputs.plotly_chart(
+        live_figure("d_outputs", snap.history, names, "What D says", (0, 1)),
+        width="stretch",
+        key="d_outputs",
+    )
+    quality_view(snap)
 
 
 def explore(path) -> None:
@@ -148,7 +162,8 @@ def explore(path) -> None:
 if run is None:
     st.info("Choose a preset (the default draws digit shapes in about 30 s) and press **Train**.")
 else:
-    live_view()
+    live_progress()
+    live_charts()
     if active and st.button("Explore the generator as it is now"):
         try:
             explore(run.save_generator(Path(run.config.out_dir) / "snapshot.keras"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GAN_OFFLINE", "1")  # never try the network from tests
@@ -104,3 +105,20 @@ BAD_MODEL_WORDS = {
     "classifier.keras": "latent vector",
     "wrong-output.keras": "28x28x1",
 }
+
+
+def training_children() -> list[int]:
+    """PIDs of this process's `gan.child` processes, the idle spare left out."""
+    from gan import child
+
+    spare = child._spare[0].pid if child._spare else None
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"gan.child" in cmdline and int(stat.parent.name) != spare:
+            pids.append(int(stat.parent.name))
+    return pids

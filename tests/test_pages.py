@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BAD_MODEL_WORDS
+from conftest import BAD_MODEL_WORDS, training_children
 from streamlit.testing.v1 import AppTest
 
 from gan.latent import latent_dim_of
@@ -118,6 +119,8 @@ def test_pause_resume_and_stop_buttons():
     pause.click().run()
     run = app.session_state["run"]
     assert run.control.paused
+    (pid,) = training_children()  # the training runs in a niced child process
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
     step = run.snapshot().last.step
     time.sleep(1.0)
     assert run.snapshot().last.step <= step + 1

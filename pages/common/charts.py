@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 LINES = {
     "g_loss": ("G loss", "#d62728"),
@@ -64,6 +69,35 @@ def history_figure(
     return figure
 
 
+def live_figure(
+    key: str,
+    history: dict[str, list[float]],
+    names: tuple[str, ...],
+    title: str,
+    y_range: tuple[float, float] | None = None,
+    window: int = 15,
+) -> go.Figure:
+    """`history_figure`, built once per session and chart; later calls swap in the new data.
+
+    Building a Plotly figure validates every property (about 11 ms a chart on 2 cores);
+    replacing the traces' arrays costs about 1 ms. The live view redraws every chart once a
+    second, on the server that also answers every student's explorer.
+    """
+    figures = st.session_state.setdefault("live_figures", {})
+    spec = (names, title, y_range, window)
+    cached = figures.get(key)
+    if cached is None or cached[0] != spec:
+        figure = history_figure(history, names, title, y_range, window)
+        figures[key] = (spec, figure)
+        return figure
+    figure = cached[1]
+    steps = np.asarray(history.get("step", []))
+    with figure.batch_update():
+        for trace, name in zip(figure.data, names, strict=True):
+            trace.x, trace.y = steps, smooth(history.get(name, []), window)
+    return figure
+
+
 def compare_figure(runs) -> go.Figure:
     """G and D loss of several finished runs on one chart."""
     figure = go.Figure()
@@ -92,6 +126,33 @@ def crisp(image: np.ndarray, scale: int = 8) -> np.ndarray:
     return np.repeat(np.repeat(np.clip(image, 0.0, 1.0), scale, axis=0), scale, axis=1)
 
 
+_encoded: OrderedDict[tuple[int, int], tuple[np.ndarray, bytes]] = OrderedDict()
+_encoded_lock = threading.Lock()
+
+
+def png_bytes(image: np.ndarray, scale: int) -> bytes:
+    """An `(H, W)` image in [0, 1], enlarged, as a quickly compressed PNG (lossless).
+
+    The last 64 are remembered by identity: live views redraw the same grid every second.
+    """
+    key = (id(image), scale)
+    with _encoded_lock:
+        hit = _encoded.get(key)
+    if hit is not None and hit[0] is image:
+        return hit[1]
+    pixels = np.round(crisp(image, scale) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    with _encoded_lock:
+        _encoded[key] = (image, buffer.getvalue())  # holding `image` keeps its id unique
+        while len(_encoded) > 64:
+            _encoded.popitem(last=False)
+    return buffer.getvalue()
+
+
 def show_image(image: np.ndarray, caption: str, scale: int = 3, container=st) -> None:
-    """Draw an `(H, W)` image in [0, 1] enlarged and lossless (PNG, not the default JPEG)."""
-    container.image(crisp(image, scale), caption=caption, clamp=True, output_format="PNG")
+    """Draw an `(H, W)` image in [0, 1] enlarged and lossless (PNG, not the default JPEG).
+
+    Encoded here at PNG's fastest level: Streamlit's default level takes about 4x longer.
+    """
+    container.image(png_bytes(image, scale), caption=caption, output_format="PNG")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from gan.config import parse_int
 from gan.trainer import TrainingSlots
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -46,6 +47,12 @@ def tensorflow_warmup() -> threading.Thread:
 
     def work() -> None:
         import gan.models  # noqa: F401  (imports keras and tensorflow)
+
+        nice = training_priority()
+        if nice is not None:
+            from gan.child import prestart
+
+            prestart(nice)  # a training process that has TensorFlow loaded before Train
 
     thread = threading.Thread(target=work, name="tf-warmup", daemon=True)
     thread.start()
@@ -86,7 +93,18 @@ def training_data(dataset: str):
 def training_slots() -> TrainingSlots:
     """Server-wide limit on concurrent trainings (env GAN_MAX_TRAININGS, default: cores / 2)."""
     default = max(1, (os.cpu_count() or 2) // 2)
-    return TrainingSlots(int(os.environ.get("GAN_MAX_TRAININGS", default)))
+    return TrainingSlots(
+        parse_int("GAN_MAX_TRAININGS", os.environ.get("GAN_MAX_TRAININGS", default), 1, 64)
+    )
+
+
+def training_priority() -> int | None:
+    """The `nice` of training processes (env GAN_TRAIN_NICE, default 10; "off": train on a
+    thread of the server process). None where child processes are not supported (Windows)."""
+    value = os.environ.get("GAN_TRAIN_NICE", "10").strip().lower()
+    if value == "off" or os.name != "posix":
+        return None
+    return parse_int("GAN_TRAIN_NICE", value, 0, 19)
 
 
 @st.cache_resource(show_spinner="Finding meaningful directions…")

@@ -13,7 +13,12 @@ import streamlit as st
 from gan.config import RunConfig
 from gan.metrics import CLASSIFIER, REFERENCE
 from gan.trainer import BackgroundRun
-from pages.common.resources import training_data, training_slots, wait_for_tensorflow
+from pages.common.resources import (
+    training_data,
+    training_priority,
+    training_slots,
+    wait_for_tensorflow,
+)
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
 QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
@@ -50,7 +55,15 @@ def start_run(config: RunConfig) -> None:
     )
     wait_for_tensorflow()
     data = training_data(config.dataset)
-    run = BackgroundRun(config, data, slots=training_slots(), idle_timeout=IDLE_TIMEOUT_S)
+    nice = training_priority()
+    run = BackgroundRun(
+        config,
+        data,
+        slots=training_slots(),
+        idle_timeout=IDLE_TIMEOUT_S,
+        in_child=nice is not None,
+        nice=nice or 0,
+    )
     st.session_state["run"] = run.start()
     st.session_state.pop("archived", None)
 

@@ -1,0 +1,267 @@
+"""Training in a child process: its own GIL, its own TensorFlow thread pools, a lower priority.
+
+On a small shared server (a classroom) a training in the server's process competes with every
+page for the GIL and for the cores; in a niced child the operating system gives the pages the
+CPU first and the training takes what is left. `run_in_child` is called on the parent's worker
+thread: it starts the child, mirrors the parent's `Control` to it (pause, resume, stop,
+submitted work) and hands the child's events to the parent's callbacks. The child runs the
+same `train()` as the CLI. If the child dies, the run ends as "error"; its files are whole,
+because every write in the run folder is atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from gan.config import RunConfig
+from gan.data import Dataset
+
+POLL_S = 0.05  # how often the parent passes on commands while no event arrives
+
+
+def run_in_child(
+    config: RunConfig,
+    data: Dataset | None,
+    control,
+    callbacks: Iterable,
+    nice: int = 0,
+) -> None:
+    """Train `config` in a fresh process; returns once the child has ended."""
+    from gan.trainer import _Emitter
+
+    emit = _Emitter(list(callbacks))
+    process, conn = _take_child(nice)
+    link = _ParentLink(conn, control)
+    try:
+        conn.send((config, data))
+        ended = False
+        while not ended:
+            link.pass_on_commands()
+            message = link.receive()
+            if message is None:  # the child is gone without saying how the run ended
+                emit("on_end", link.lost(_wait(process, 5)))
+                return
+            if message[0] == "event":
+                emit(message[1], message[2])
+                ended = message[1] == "on_end"
+            elif message[0] == "result":
+                link.settle(*message[1:])
+        _wait(process, 10)
+    except (BrokenPipeError, OSError):  # it died before it read its orders
+        emit("on_end", link.lost(_wait(process, 5)))
+    finally:
+        link.abandon()
+        conn.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if _keep_spare:
+            prestart(nice)  # now, not at the start: its import would slow this run's start
+
+
+_spare: tuple[subprocess.Popen, Connection, int] | None = None  # (process, pipe, nice)
+_spare_lock = threading.Lock()
+_keep_spare = False  # set by the first prestart()
+
+
+def prestart(nice: int = 0) -> None:
+    """Keep one child ready: it imports TensorFlow now, so the next Train starts at once.
+
+    Once called, every run starts a new spare when it ends (one idle process, a few hundred
+    MB, in exchange for TensorFlow's 4-8 s import on every Train).
+    """
+    global _spare, _keep_spare
+    _keep_spare = True
+    with _spare_lock:
+        if _spare is not None and _spare[0].poll() is None and _spare[2] == nice:
+            return
+        old, _spare = _spare, (*_launch(nice), nice)
+    if old is not None:
+        old[1].close()  # a spare that reads end-of-file exits
+
+
+def _take_child(nice: int) -> tuple[subprocess.Popen, Connection]:
+    """The spare child if one is ready at this priority, else a new one."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is None:
+        return _launch(nice)
+    process, conn, spare_nice = spare
+    if process.poll() is None and spare_nice == nice:
+        return process, conn
+    conn.close()
+    return _launch(nice)
+
+
+def _launch(nice: int) -> tuple[subprocess.Popen, Connection]:
+    """`python -m gan.child FD NICE`, talking pickled messages over a socket pair.
+
+    A fresh interpreter rather than multiprocessing's spawn: nothing of the parent (its
+    `__main__`, its threads, TensorFlow's state) is copied or re-imported.
+    """
+    ours, theirs = socket.socketpair()
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    with theirs:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gan.child", str(theirs.fileno()), str(nice)],
+            pass_fds=[theirs.fileno()],
+            env=env,
+        )
+    return process, Connection(ours.detach())
+
+
+def _wait(process: subprocess.Popen, timeout: float) -> int | None:
+    """The child's exit code, once it has exited (None if it is still running)."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+class _ParentLink:
+    """The parent's end of the pipe: commands out, events and task results in."""
+
+    def __init__(self, conn, control) -> None:
+        self.conn, self.control = conn, control
+        self.sent: tuple[bool, bool] = (False, False)  # (paused, stopped) as last sent
+        self.pending: dict[int, Future] = {}
+        self.last_step, self.last_epoch = 0, 0
+
+    def pass_on_commands(self) -> None:
+        """Send what changed in the parent's control since the last call."""
+        control = self.control
+        control.check_idle()
+        state = (control.paused, control.stopped)
+        if state != self.sent:
+            self.conn.send(("control", *state, control.stop_reason))
+            self.sent = state
+        for work, future in control.take_tasks():
+            key = id(future)
+            self.pending[key] = future
+            self.conn.send(("task", key, work))
+
+    def receive(self) -> tuple | None:
+        """The next message, ("idle",) if none within POLL_S, None once the child is gone."""
+        try:
+            if not self.conn.poll(POLL_S):
+                return ("idle",)
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        if message[0] == "event" and hasattr(message[2], "step"):
+            self.last_step = message[2].step
+            self.last_epoch = getattr(message[2], "epoch", self.last_epoch)
+        return message
+
+    def settle(self, key: int, ok: bool, value: Any) -> None:
+        """Resolve a submitted task's future with the child's answer."""
+        future = self.pending.pop(key, None)
+        if future is None:
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def lost(self, exitcode: int | None):
+        """The end event of a child that died (killed, out of memory, crashed)."""
+        from gan.trainer import EndEvent
+
+        return EndEvent(
+            "error",
+            f"the training process ended unexpectedly (exit code {exitcode}); every file "
+            "in the run folder is whole (the last checkpoint is kept)",
+            self.last_step,
+            self.last_epoch,
+        )
+
+    def abandon(self) -> None:
+        """Fail the tasks the child never answered."""
+        for future in self.pending.values():
+            future.set_exception(RuntimeError("the training ended before doing this"))
+        self.pending.clear()
+
+
+def child_main(fd: int, nice: int) -> None:
+    """The child: lower its priority, import TensorFlow, wait for its run, train it."""
+    if nice:
+        os.nice(nice)
+    import gan.models  # noqa: F401  (TensorFlow and Keras: the slow part, done before any run)
+    from gan.trainer import Control, train
+
+    conn = Connection(fd)
+    try:
+        config, data = conn.recv()
+    except (EOFError, OSError):  # a spare that was never used
+        return
+    control = Control()
+    send_lock = threading.Lock()
+
+    def send(message: tuple) -> None:
+        with send_lock:
+            try:
+                conn.send(message)
+            except OSError:
+                control.stop("the app that started this training went away")
+
+    threading.Thread(
+        target=_follow_parent, args=(conn, control, send), name="gan-commands", daemon=True
+    ).start()
+    train(config, [_Forward(send)], control, data=data)
+    conn.close()
+
+
+class _Forward:
+    """Sends every event to the parent (a `Callback` whose hooks all do the same)."""
+
+    def __init__(self, send) -> None:
+        self.send = send
+
+    def __getattr__(self, hook: str):
+        return lambda event: self.send(("event", hook, event))
+
+
+def _follow_parent(conn, control, send) -> None:
+    """Apply the parent's commands to the child's control; stop if the parent goes away."""
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            control.stop("the app that started this training went away")
+            return
+        if message[0] == "control":
+            _, paused, stopped, reason = message
+            if stopped:
+                control.stop(reason or "stopped by the user")
+            elif paused:
+                control.pause()
+            else:
+                control.resume()
+        elif message[0] == "task":
+            _, key, work = message
+            future = control.submit(work)
+            future.add_done_callback(lambda done, key=key: send(_answer(key, done)))
+
+
+def _answer(key: int, future: Future) -> tuple:
+    """A task's result (or its exception) as a message to the parent."""
+    error = future.exception()
+    return ("result", key, error is None, future.result() if error is None else error)
+
+
+if __name__ == "__main__":
+    child_main(int(sys.argv[1]), int(sys.argv[2]))
