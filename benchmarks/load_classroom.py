@@ -10,7 +10,7 @@ image file fetched) while trainings run, the server's RSS over time, and every e
 
 Targets (issue 7): p95 <= 100 ms, RSS <= 4 GiB, 0 errors.
 
-    python benchmarks/load_classroom.py [--clients 30] [--trainers 4] [--seconds 60]
+    python benchmarks/load_classroom.py [--clients 30] [--trainers 4] [--seconds 60] [--baseline]
 """
 
 from __future__ import annotations
@@ -174,12 +174,25 @@ def main() -> None:
     parser.add_argument("--train-seconds", type=int, default=20, help="each training's budget")
     parser.add_argument("--cold", action="store_true", help="everyone arrives at once")
     parser.add_argument("--port", type=int, default=8597)
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first the same class with nobody training, on a fresh server: on a shared, "
+        "noisy machine the ratio of the two runs means more than either number",
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= 60 or not 0 <= args.trainers <= args.clients:
         parser.error("need 1 <= clients <= 60 and 0 <= trainers <= clients")
-    with running_server(args.port) as server:
-        tally, memory = asyncio.run(classroom(args, server))
-    report(args, tally, memory)
+    runs = [argparse.Namespace(**{**vars(args), "trainers": 0})] if args.baseline else []
+    p95s = []
+    for run in [*runs, args]:
+        with running_server(run.port) as server:
+            tally, memory = asyncio.run(classroom(run, server))
+        report(run, tally, memory)
+        p95s.append(np.percentile(tally.latencies, 95) if tally.latencies else float("nan"))
+        print()
+    if args.baseline:
+        print(f"p95 with {args.trainers} trainers / p95 with none: {p95s[1] / p95s[0]:.2f}")
 
 
 if __name__ == "__main__":

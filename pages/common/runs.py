@@ -54,11 +54,11 @@ def start_run(config: RunConfig) -> None:
         {**config.to_dict(), "out_dir": str(out_dir), "quality_every": quality_every}
     )
     wait_for_tensorflow()
-    data = training_data(config.dataset)
+    data = training_data(config.dataset)  # once per server; a missing dataset is reported now
     nice = training_priority()
     run = BackgroundRun(
         config,
-        data,
+        data if nice is None else None,  # a child reads its own copy (no 47 MB through a pipe)
         slots=training_slots(),
         idle_timeout=IDLE_TIMEOUT_S,
         in_child=nice is not None,
