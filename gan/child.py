@@ -56,7 +56,7 @@ def run_in_child(
             elif message[0] == "result":
                 link.settle(*message[1:])
         _wait(process, 10)
-    except (BrokenPipeError, OSError):  # it died before it read its orders
+    except OSError:  # the pipe broke: the child died (before or while sending)
         emit("on_end", link.lost(_wait(process, 5)))
     finally:
         link.abandon()

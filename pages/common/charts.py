@@ -80,8 +80,8 @@ def live_figure(
     """`history_figure`, built once per session and chart; later calls swap in the new data.
 
     Building a Plotly figure validates every property (about 11 ms a chart on 2 cores);
-    replacing the traces' arrays costs about 1 ms. The live view redraws every chart once a
-    second, on the server that also answers every student's explorer.
+    replacing the traces' arrays costs about 1 ms. The live view redraws its charts every
+    2 s, on the server that also answers every student's explorer.
     """
     figures = st.session_state.setdefault("live_figures", {})
     spec = (names, title, y_range, window)
