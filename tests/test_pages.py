@@ -223,6 +223,15 @@ def test_missing_data_is_explained_when_train_is_pressed(monkeypatch, tmp_path):
     assert "run" not in app.session_state
 
 
+def test_a_bad_server_setting_is_reported_when_train_is_pressed(monkeypatch):
+    monkeypatch.setenv("GAN_TRAIN_NICE", "low")
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.button[0].click().run()
+    assert any("GAN_TRAIN_NICE must be a whole number" in e for e in errors(app)), errors(app)
+    assert "run" not in app.session_state
+
+
 def test_server_config_turns_off_the_per_run_gc_and_the_file_watcher():
     """Both cost every student's explorer update its latency (benchmarks/load_classroom.py)."""
     import tomllib

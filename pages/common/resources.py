@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from gan.config import parse_int
+from gan.config import ConfigError, parse_int
 from gan.trainer import TrainingSlots
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -47,7 +47,10 @@ def tensorflow_warmup() -> threading.Thread:
     keep_keras_state()
 
     def work() -> None:
-        nice = training_priority()
+        try:
+            nice = training_priority()
+        except ConfigError:  # shown when Train is pressed; the import must go on
+            nice = None
         if nice is not None:
             from gan.child import prestart
 
