@@ -110,6 +110,20 @@ async def watch_memory(pid: int, samples: list[tuple[float, float]], stop: async
         await asyncio.sleep(1.0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu_in_window(pid: int, warmup: float, seconds: float) -> float:
+    """CPU seconds the server process itself (not its trainings) used in the measured window."""
+    await asyncio.sleep(warmup)
+    before = cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    return cpu_seconds(pid) - before
+
+
 async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple[Tally, list]:
     tally, memory, stop = Tally(), [], asyncio.Event()
     watcher = asyncio.create_task(watch_memory(server.pid, memory, stop))
@@ -126,7 +140,9 @@ async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple
         else explorer(Client(args.port, tally), until, start + args.warmup)
         for i in range(args.clients)
     ]
+    cpu = asyncio.create_task(server_cpu_in_window(server.pid, args.warmup, args.seconds))
     results = await asyncio.gather(*tasks, return_exceptions=True)
+    tally.server_cpu_s = await cpu
     tally.errors += [f"client failed: {r!r}" for r in results if isinstance(r, BaseException)]
     stop.set()
     await watcher
@@ -147,6 +163,13 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
         print(
             f"explorer image latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
             f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
+        )
+    if tally.latencies:
+        print(
+            f"server process CPU in the window: {tally.server_cpu_s:.1f} s "
+            f"({tally.server_cpu_s / args.seconds:.0%} of one core), "
+            f"{1000 * tally.server_cpu_s / len(tally.latencies):.1f} ms per explorer update "
+            "(all its work, live views included)"
         )
     peak = max(rss for _, rss in memory)
     print(

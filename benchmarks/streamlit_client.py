@@ -35,6 +35,7 @@ class Tally:
     trainings_started: int = 0
     trainings_finished: int = 0
     queued_seen: int = 0
+    server_cpu_s: float = 0.0  # the server process's CPU time in the measured window
 
 
 class Client:
