@@ -164,7 +164,6 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
             f"explorer image latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
             f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
         )
-    if tally.latencies:
         print(
             f"server process CPU in the window: {tally.server_cpu_s:.1f} s "
             f"({tally.server_cpu_s / args.seconds:.0%} of one core), "

@@ -11,6 +11,7 @@ os.environ.setdefault("GAN_OFFLINE", "1")  # never try the network from tests
 
 import pytest  # noqa: E402
 
+from gan.config import RunConfig  # noqa: E402
 from gan.data import Dataset, load_dataset  # noqa: E402
 
 
@@ -122,3 +123,9 @@ def training_children() -> list[int]:
         if ppid == os.getpid() and b"gan.child" in cmdline and int(stat.parent.name) != spare:
             pids.append(int(stat.parent.name))
     return pids
+
+
+def tiny(**overrides) -> RunConfig:
+    """A run small enough for a test: 128 digits, batches of 32, an 8-d latent."""
+    values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}
+    return RunConfig.create("fast", **{**values, **overrides})

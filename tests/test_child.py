@@ -6,16 +6,16 @@ import threading
 import time
 
 import pytest
+from conftest import tiny as tiny_config
 from conftest import training_children
 
 from gan import child, io
-from gan.config import RunConfig
 from gan.trainer import BackgroundRun, Callback
 
 
 def tiny(**overrides):
-    values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 0.0}
-    return RunConfig.create("fast", **{**values, **overrides})
+    """`conftest.tiny`, drawing the progress grid after every step."""
+    return tiny_config(**{"sample_every": 0.0, **overrides})
 
 
 class StepGate(Callback):

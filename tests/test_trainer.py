@@ -4,9 +4,10 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import tiny
 
 from gan import io
-from gan.config import ConfigError, RunConfig
+from gan.config import ConfigError
 from gan.data import Dataset
 from gan.trainer import BackgroundRun, Callback, Control, Trainer, TrainingSlots, train
 
@@ -39,11 +40,6 @@ class Recorder(Callback):
 
     def kinds(self):
         return [type(e).__name__ for e in self.events]
-
-
-def tiny(**overrides):
-    values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}
-    return RunConfig.create("fast", **{**values, **overrides})
 
 
 def digest(path):
