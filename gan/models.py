@@ -55,14 +55,18 @@ def _image_input(conditional: bool):
     return [image, label], image, one_hot
 
 
-def _head(features, one_hot, activation: str | None):
-    """Flatten (join the label when conditional) and score with one unit."""
+def _head(features, one_hot, activation: str | None, digit_head: bool = False):
+    """Flatten (join the label when conditional) and score with one unit; with `digit_head`
+    also 10 digit logits (a list of two outputs)."""
     x = make(layers.Flatten)(features)
     if one_hot is not None:
         x = make(layers.Concatenate)([x, one_hot])
         x = make(layers.Dense, 128)(x)
         x = make(layers.LeakyReLU, 0.2)(x)
-    return make(layers.Dense, 1, activation=activation, name="score")(x)
+    score = make(layers.Dense, 1, activation=activation, name="score")(x)
+    if not digit_head:
+        return score
+    return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 
 
 def fast_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
@@ -87,6 +91,32 @@ def fast_discriminator(conditional: bool = False) -> keras.Model:
     x = make(layers.Conv2D, 64, 4, strides=2, padding="same")(x)
     x = make(layers.LeakyReLU, 0.2)(x)
     return keras.Model(inputs, _head(x, one_hot, None), name="discriminator")
+
+
+def wide_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
+    """The fast generator, wider and one layer deeper: Dense 256 -> Dense 7x7x128 ->
+    14x14x64 -> 28x28x1 tanh (BatchNorm and LeakyReLU between)."""
+    inputs, x = _noise_input(latent_dim, conditional)
+    for units in (256, 7 * 7 * 128):
+        x = make(layers.Dense, units, use_bias=False)(x)
+        x = make(layers.BatchNormalization)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Reshape, (7, 7, 128))(x)
+    x = make(layers.Conv2DTranspose, 64, 4, strides=2, padding="same", use_bias=False)(x)
+    x = make(layers.BatchNormalization)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
+    return keras.Model(inputs, image, name="generator")
+
+
+def wide_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
+    """The fast discriminator at twice the width (64, 128 filters); optionally a digit head."""
+    inputs, image, one_hot = _image_input(conditional)
+    x = make(layers.Conv2D, 64, 4, strides=2, padding="same")(image)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Conv2D, 128, 4, strides=2, padding="same")(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
 
 
 def dcgan_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
@@ -203,6 +233,8 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
     for builder in (
         fast_generator,
         fast_discriminator,
+        wide_generator,
+        wide_discriminator,
         dcgan_generator,
         dcgan_discriminator,
         mlp_generator,
@@ -218,7 +250,8 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
 def build_pair(preset: Preset, latent_dim: int) -> tuple[keras.Model, keras.Model]:
     """The preset's (generator, discriminator), freshly initialised."""
     generator = BUILDERS[preset.generator](latent_dim, preset.conditional)
-    discriminator = BUILDERS[preset.discriminator](preset.conditional)
+    options = {"digit_head": True} if preset.digit_head else {}
+    discriminator = BUILDERS[preset.discriminator](preset.conditional, **options)
     return generator, discriminator
 
 

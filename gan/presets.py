@@ -34,6 +34,8 @@ class Preset:
     reports_accuracy: bool = False
     snapshot_every: int = 0  # keep a copy of the generator every N epochs (0: off)
     conditional: bool = False
+    ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
+    digit_head: float = 0.0  # weight of the digit-entropy terms on G; > 0 gives D a digit head
 
 
 PRESETS: dict[str, Preset] = {
@@ -75,6 +77,28 @@ PRESETS: dict[str, Preset] = {
             real_label=0.9,
             grid=10,
             conditional=True,
+        ),
+        Preset(
+            name="wide-digits",
+            summary="Wider fast networks; D also names the digit, which pushes the unconditional "
+            "G to clear, even digits; saves G's average.",
+            source="this project; entropy terms as in CatGAN (Springenberg 2015) with D's digit "
+            "head trained on the labels; weight averaging as in Yazici et al. 2019",
+            generator="wide_generator",
+            discriminator="wide_discriminator",
+            data_range="tanh",
+            d_output="logits",
+            update="simultaneous",
+            latent_dim=64,
+            epochs=20,
+            batch_size=64,
+            lr_g=5e-4,
+            lr_d=5e-4,
+            beta_1=0.5,
+            real_label=0.9,
+            grid=6,
+            ema=0.999,
+            digit_head=1.0,
         ),
         Preset(
             name="dcgan",

@@ -32,6 +32,8 @@ from gan.latent import render, sample_noise, tile
 
 STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
+N_DIGITS = 10
+TRAINING_GENERATOR = "generator_training.keras"  # trained G when generator.keras is its average
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
 
 
@@ -232,6 +234,7 @@ class Trainer:
         generator,
         discriminator,
         state: RunState | None = None,
+        average=None,
     ) -> None:
         import keras
         import tensorflow as tf
@@ -246,6 +249,8 @@ class Trainer:
         self.dataset = batches(data, config.batch_size, self.recipe.data_range, config.seed)
         self.steps_per_epoch = len(data) // config.batch_size
         self.fixed_noise, self.fixed_digits = fixed_inputs(config)
+        self.average = average if average is not None else moving_average_of(generator, config)
+        self.average_updates = tf.Variable(float(self.state.step), trainable=False)
         self.train_step = tf.function(self._step)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
         self._judge = None  # the metrics classifier, loaded on first use
@@ -280,11 +285,20 @@ class Trainer:
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = RunConfig.from_dict(values)
         data = _prepared_data(config, data)
-        generator = io.load_model(run_dir / "generator.keras")
+        saved = io.load_model(run_dir / "generator.keras")
         discriminator = io.load_model(run_dir / "discriminator.keras")
-        trainer = cls(config, data, generator, discriminator, state)
+        if config.recipe.ema:  # generator.keras holds the average; training goes on from this
+            generator, average = io.load_model(run_dir / TRAINING_GENERATOR), saved
+        else:
+            generator, average = saved, None
+        trainer = cls(config, data, generator, discriminator, state, average)
         trainer.saved_at = (state.epoch, state.step)
         return trainer
+
+    @property
+    def output_generator(self):
+        """The generator a user gets: the moving average if the preset keeps one."""
+        return self.average if self.average is not None else self.generator
 
     @property
     def total_steps(self) -> int:
@@ -309,26 +323,41 @@ class Trainer:
         def cond(x, labels):
             return [x, labels] if recipe.conditional else x
 
+        def judge(x, labels):
+            """D's score, and its digit logits (None without a digit head)."""
+            out = discriminator(cond(x, labels), training=True)
+            return (out[0], out[1]) if recipe.digit_head else (out, None)
+
         def noise():
             z = keras.random.normal((n, latent_dim), seed=self.noise_seed)
             fake_digits = keras.random.randint((n,), 0, 10, seed=self.noise_seed, dtype="int32")
             return cond(z, fake_digits), fake_digits
 
+        def d_losses(real_score, real_logits, fake_score):
+            loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
+            return loss if real_logits is None else loss + digit_fit(real_logits, digits)
+
+        def g_losses(fake_score, fake_logits):
+            loss = bce(ops.ones_like(fake_score), fake_score)
+            if fake_logits is None:
+                return loss
+            return loss + recipe.digit_head * digit_spread(fake_logits)
+
         z, fake_digits = noise()
         if recipe.update == "simultaneous":  # TF tutorial: one pass, both tapes
             with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
                 fakes = generator(z, training=True)
-                real_score = discriminator(cond(images, digits), training=True)
-                fake_score = discriminator(cond(fakes, fake_digits), training=True)
-                g_loss = bce(ops.ones_like(fake_score), fake_score)
-                d_loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
+                real_score, real_logits = judge(images, digits)
+                fake_score, fake_logits = judge(fakes, fake_digits)
+                g_loss = g_losses(fake_score, fake_logits)
+                d_loss = d_losses(real_score, real_logits, fake_score)
             d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
         else:  # Keras-GAN: D on real and on predicted fakes, then G through frozen D
             fakes = generator(z, training=False)
             with tf.GradientTape() as d_tape:
-                real_score = discriminator(cond(images, digits), training=True)
-                fake_score = discriminator(cond(fakes, fake_digits), training=True)
-                d_loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
+                real_score, real_logits = judge(images, digits)
+                fake_score, _ = judge(fakes, fake_digits)
+                d_loss = d_losses(real_score, real_logits, fake_score)
             d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(
                 zip(d_grads, discriminator.trainable_variables, strict=True)
@@ -338,14 +367,15 @@ class Trainer:
                 fakes = generator(z, training=True)
                 # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only
                 # G's gradients are applied) but it runs as in training (batch-statistics BN).
-                score = discriminator(cond(fakes, fake_digits), training=True)
-                g_loss = bce(ops.ones_like(score), score)
+                g_loss = g_losses(*judge(fakes, fake_digits))
         g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
         if recipe.update == "simultaneous":
             self.d_optimizer.apply_gradients(
                 zip(d_grads, discriminator.trainable_variables, strict=True)
             )
+        if self.average is not None:
+            self._update_average()
         p_real = ops.sigmoid(real_score) if from_logits else real_score
         p_fake = ops.sigmoid(fake_score) if from_logits else fake_score
         return ops.stack(
@@ -359,9 +389,20 @@ class Trainer:
             ]
         )
 
+    def _update_average(self) -> None:
+        """Move the average generator toward the trained one. The decay warms up as
+        (1 + t) / (10 + t) so that early averages are not dominated by the initial weights."""
+        from keras import ops
+
+        self.average_updates.assign_add(1.0)
+        count = self.average_updates
+        decay = ops.minimum(self.recipe.ema, (1.0 + count) / (10.0 + count))
+        for average, weight in zip(self.average.weights, self.generator.weights, strict=True):
+            average.assign(decay * average + (1.0 - decay) * weight)
+
     def sample_grid(self) -> np.ndarray:
         """The progress grid from the run's fixed noise: `(H, W)` float32 in [0, 1]."""
-        images = render(self.generator, self.fixed_noise, self.fixed_digits)
+        images = render(self.output_generator, self.fixed_noise, self.fixed_digits)
         return tile(images, self.recipe.grid)
 
     def measure_quality(self, epoch: int) -> QualityEvent:
@@ -372,7 +413,7 @@ class Trainer:
         if self._judge is None:
             self._judge = Judge()
         quality = self._judge.evaluate_generator(
-            self.generator, QUALITY_SAMPLES, seed=self.config.seed + 2
+            self.output_generator, QUALITY_SAMPLES, seed=self.config.seed + 2
         )
         return QualityEvent(self.state.step, epoch, quality, time.monotonic() - started)
 
@@ -494,13 +535,14 @@ class Trainer:
             return
         folder, checkpoint = Path(self.config.out_dir), (epoch, self.state.step)
         with self._saving():
-            io.save_model(self.generator, folder / "generator.keras")
+            io.save_model(self.output_generator, folder / "generator.keras")
             io.save_model(self.discriminator, folder / "discriminator.keras")
+            if self.average is not None:
+                io.save_model(self.generator, folder / TRAINING_GENERATOR)
             every = self.recipe.snapshot_every
             if every and epoch and epoch % every == 0:
-                io.save_model(
-                    self.generator, folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
-                )
+                snapshot = folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
+                io.save_model(self.output_generator, snapshot)
             self._write_record(None, checkpoint)
         self.saved_at = checkpoint  # only once run.json names it
 
@@ -614,6 +656,37 @@ def fixed_inputs(config: RunConfig) -> tuple[np.ndarray, np.ndarray | None]:
     noise = sample_noise(count, config.latent_dim, seed=config.seed + 1)
     digits = (np.arange(count) // config.recipe.grid % 10).astype(np.int32)
     return noise, digits if config.recipe.conditional else None
+
+
+def moving_average_of(generator, config: RunConfig):
+    """A copy of `generator` to hold its moving average, or None if the preset keeps none."""
+    if not config.recipe.ema:
+        return None
+    import keras
+
+    average = keras.models.clone_model(generator)
+    average.set_weights(generator.get_weights())
+    return average
+
+
+def digit_fit(logits, digits):
+    """D's digit head on real images: cross-entropy against the labels."""
+    import keras
+    from keras import ops
+
+    return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
+
+
+def digit_spread(logits):
+    """Low when each fake is one clear digit and the batch covers all digits evenly: the mean
+    per-image entropy plus how far the batch's digit mix falls short of uniform (both >= 0)."""
+    from keras import ops
+
+    probabilities = ops.softmax(logits)
+    per_image = -ops.sum(probabilities * ops.log_softmax(logits), axis=1)
+    mix = ops.mean(probabilities, axis=0)
+    mix_entropy = -ops.sum(mix * ops.log(mix + 1e-8))
+    return ops.mean(per_image) + (math.log(N_DIGITS) - mix_entropy)
 
 
 def library_versions() -> dict[str, str]:
@@ -861,7 +934,7 @@ class BackgroundRun(Callback):
 
 def _save_generator(path: str | Path, trainer: Trainer) -> Path:
     """Work for `Control.submit` (a module-level function: it may travel to a child process)."""
-    return io.save_model(trainer.generator, path)
+    return io.save_model(trainer.output_generator, path)
 
 
 class TrainingSlots:

@@ -7,9 +7,18 @@ import pytest
 from conftest import tiny
 
 from gan import io
-from gan.config import ConfigError
+from gan.config import ConfigError, RunConfig
 from gan.data import Dataset
-from gan.trainer import BackgroundRun, Callback, Control, Trainer, TrainingSlots, train
+from gan.trainer import (
+    TRAINING_GENERATOR,
+    BackgroundRun,
+    Callback,
+    Control,
+    Trainer,
+    TrainingSlots,
+    digit_spread,
+    train,
+)
 
 
 class Recorder(Callback):
@@ -119,6 +128,49 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small):
     record = json.loads((out / "run.json").read_text())
     assert record["checkpoint"]["epoch"] == 3
     assert [e["epoch"] for e in record["history"]["epochs"]] == [1, 2, 3]
+
+
+def test_a_moving_average_run_saves_the_average_and_resumes_from_the_trained_generator(
+    tmp_path, small
+):
+    out = tmp_path / "run"
+    config = RunConfig.create(
+        "wide-digits", epochs=1, batch_size=32, latent_dim=8, train_size=128, out_dir=str(out)
+    )
+    trainer = Trainer.create(config, small)
+    assert trainer.run().reason == "finished"
+    noise = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+
+    def output(model):
+        return np.asarray(model(noise, training=False))
+
+    saved = io.load_generator(out / "generator.keras")
+    trained = io.load_generator(out / TRAINING_GENERATOR)
+    np.testing.assert_allclose(output(saved), output(trainer.average), atol=1e-6)
+    np.testing.assert_allclose(output(trained), output(trainer.generator), atol=1e-6)
+    assert np.abs(output(saved) - output(trained)).max() > 1e-3  # the average lags behind
+    assert trainer.output_generator is trainer.average
+
+    resumed = Trainer.resume(out, data=small, epochs=2)
+    np.testing.assert_allclose(output(resumed.generator), output(trained), atol=1e-6)
+    np.testing.assert_allclose(output(resumed.average), output(saved), atol=1e-6)
+    assert float(resumed.average_updates.numpy()) == 4.0  # the decay goes on where it was
+    assert resumed.run().reason == "finished"
+
+
+def test_a_run_without_an_average_saves_only_the_trained_generator(trained_run):
+    assert not (trained_run / TRAINING_GENERATOR).exists()
+
+
+def test_digit_spread_rewards_clear_evenly_spread_digits():
+    import math
+
+    certain = np.eye(10, dtype=np.float32) * 40.0  # each image one clear digit, all ten
+    one_digit = np.tile(certain[:1], (10, 1))  # ten clear 0s
+    unsure = np.zeros((10, 10), np.float32)  # every image 10 % each digit
+    assert float(digit_spread(certain)) == pytest.approx(0.0, abs=1e-4)
+    assert float(digit_spread(one_digit)) == pytest.approx(math.log(10), abs=1e-4)
+    assert float(digit_spread(unsure)) == pytest.approx(math.log(10), abs=1e-4)
 
 
 def test_nan_losses_end_as_diverged_and_keep_the_last_good_model(tmp_path, small):
