@@ -1,13 +1,14 @@
 """Presets as data: each classic Keras/TF MNIST GAN recipe is one `Preset` row.
 
 A preset names its builders (resolved in `gan.models`), the data range its generator
-produces, how its loss reads the discriminator, and the recipe's default settings.
+produces, how its loss reads the discriminator, and the recipe's default settings. The
+project's own variants of the fast preset are `replace(FAST, ...)`: only what differs.
 This module is numpy-free and TensorFlow-free so that forms and `--help` load fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 
@@ -38,47 +39,39 @@ class Preset:
     digit_head: float = 0.0  # weight of the digit-entropy terms on G; > 0 gives D a digit head
 
 
+FAST = Preset(
+    name="fast",
+    summary="Slim DCGAN for a laptop CPU: first digit shapes in about 30 s (the default).",
+    source="this project; a narrow DCGAN with two-timescale Adam and label smoothing",
+    generator="fast_generator",
+    discriminator="fast_discriminator",
+    data_range="tanh",
+    d_output="logits",
+    update="simultaneous",
+    latent_dim=64,
+    epochs=5,
+    batch_size=64,
+    lr_g=5e-4,
+    lr_d=5e-4,
+    beta_1=0.5,
+    real_label=0.9,
+    grid=6,
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
-        Preset(
-            name="fast",
-            summary="Slim DCGAN for a laptop CPU: first digit shapes in about 30 s (the default).",
-            source="this project; a narrow DCGAN with two-timescale Adam and label smoothing",
-            generator="fast_generator",
-            discriminator="fast_discriminator",
-            data_range="tanh",
-            d_output="logits",
-            update="simultaneous",
-            latent_dim=64,
-            epochs=5,
-            batch_size=64,
-            lr_g=5e-4,
-            lr_d=5e-4,
-            beta_1=0.5,
-            real_label=0.9,
-            grid=6,
-        ),
-        Preset(
+        FAST,
+        replace(
+            FAST,
             name="fast-conditional",
             summary="The fast preset with a class label: pick the digit to draw.",
             source="this project; conditional GAN (Mirza & Osindero 2014) on the fast networks",
-            generator="fast_generator",
-            discriminator="fast_discriminator",
-            data_range="tanh",
-            d_output="logits",
-            update="simultaneous",
-            latent_dim=64,
-            epochs=5,
-            batch_size=64,
-            lr_g=5e-4,
-            lr_d=5e-4,
-            beta_1=0.5,
-            real_label=0.9,
             grid=10,
             conditional=True,
         ),
-        Preset(
+        replace(
+            FAST,
             name="wide-digits",
             summary="Wider fast networks; D also names the digit, which pushes the unconditional "
             "G to clear, even digits; saves G's average.",
@@ -86,17 +79,7 @@ PRESETS: dict[str, Preset] = {
             "head trained on the labels; weight averaging as in Yazici et al. 2019",
             generator="wide_generator",
             discriminator="wide_discriminator",
-            data_range="tanh",
-            d_output="logits",
-            update="simultaneous",
-            latent_dim=64,
             epochs=20,
-            batch_size=64,
-            lr_g=5e-4,
-            lr_d=5e-4,
-            beta_1=0.5,
-            real_label=0.9,
-            grid=6,
             ema=0.999,
             digit_head=1.0,
         ),
