@@ -18,7 +18,8 @@ def run_cli(*args):
 def test_presets_lists_one_line_each(capsys):
     assert run_cli("presets") == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 6 and lines[0].startswith("fast ")
+    assert len(lines) == 7 and lines[0].startswith("fast ")
+    assert [line.split()[0] for line in lines][1:3] == ["fast-conditional", "wide-digits"]
 
 
 def test_train_writes_a_run_folder_and_prints_epoch_lines(tmp_path, capsys):

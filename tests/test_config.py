@@ -34,7 +34,7 @@ def test_bad_values_get_a_clear_message(field, value, words):
 
 
 def test_unknown_preset_lists_the_choices():
-    with pytest.raises(ConfigError, match="fast, fast-conditional, dcgan"):
+    with pytest.raises(ConfigError, match="fast, fast-conditional, wide-digits, dcgan"):
         RunConfig.create("nope")
 
 
