@@ -32,7 +32,6 @@ from gan.latent import render, sample_noise, tile
 
 STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
-N_DIGITS = 10
 TRAINING_GENERATOR = "generator_training.keras"  # trained G when generator.keras is its average
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
 
@@ -686,7 +685,7 @@ def digit_spread(logits):
     per_image = -ops.sum(probabilities * ops.log_softmax(logits), axis=1)
     mix = ops.mean(probabilities, axis=0)
     mix_entropy = -ops.sum(mix * ops.log(mix + 1e-8))
-    return ops.mean(per_image) + (math.log(N_DIGITS) - mix_entropy)
+    return ops.mean(per_image) + (math.log(logits.shape[-1]) - mix_entropy)
 
 
 def library_versions() -> dict[str, str]:
