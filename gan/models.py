@@ -69,54 +69,51 @@ def _head(features, one_hot, activation: str | None, digit_head: bool = False):
     return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 
 
-def fast_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
-    """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh."""
+def _slim_generator(latent_dim: int, conditional: bool, channels: int, mapping: tuple = ()):
+    """(Dense `mapping` units ->) Dense 7x7xC -> 14x14x(C/2) -> 28x28x1 tanh, each hidden
+    layer followed by BatchNorm and LeakyReLU 0.2."""
     inputs, x = _noise_input(latent_dim, conditional)
-    x = make(layers.Dense, 7 * 7 * 64, use_bias=False)(x)
-    x = make(layers.BatchNormalization)(x)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    x = make(layers.Reshape, (7, 7, 64))(x)
-    x = make(layers.Conv2DTranspose, 32, 4, strides=2, padding="same", use_bias=False)(x)
+    for units in (*mapping, 7 * 7 * channels):
+        x = make(layers.Dense, units, use_bias=False)(x)
+        x = make(layers.BatchNormalization)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Reshape, (7, 7, channels))(x)
+    x = make(layers.Conv2DTranspose, channels // 2, 4, strides=2, padding="same", use_bias=False)(x)
     x = make(layers.BatchNormalization)(x)
     x = make(layers.LeakyReLU, 0.2)(x)
     image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
     return keras.Model(inputs, image, name="generator")
 
 
+def _slim_discriminator(conditional: bool, width: int, digit_head: bool = False):
+    """Two strided 4x4 convs (`width`, 2 x `width` filters, LeakyReLU 0.2) -> one logit
+    (and 10 digit logits with `digit_head`)."""
+    inputs, x, one_hot = _image_input(conditional)
+    for filters in (width, 2 * width):
+        x = make(layers.Conv2D, filters, 4, strides=2, padding="same")(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
+
+
+def fast_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
+    """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh."""
+    return _slim_generator(latent_dim, conditional, 64)
+
+
 def fast_discriminator(conditional: bool = False) -> keras.Model:
-    """Slim DCGAN discriminator: two strided convs -> one logit."""
-    inputs, image, one_hot = _image_input(conditional)
-    x = make(layers.Conv2D, 32, 4, strides=2, padding="same")(image)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    x = make(layers.Conv2D, 64, 4, strides=2, padding="same")(x)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    return keras.Model(inputs, _head(x, one_hot, None), name="discriminator")
+    """Slim DCGAN discriminator: two strided convs (32, 64 filters) -> one logit."""
+    return _slim_discriminator(conditional, 32)
 
 
 def wide_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
     """The fast generator, wider and one layer deeper: Dense 256 -> Dense 7x7x128 ->
-    14x14x64 -> 28x28x1 tanh (BatchNorm and LeakyReLU between)."""
-    inputs, x = _noise_input(latent_dim, conditional)
-    for units in (256, 7 * 7 * 128):
-        x = make(layers.Dense, units, use_bias=False)(x)
-        x = make(layers.BatchNormalization)(x)
-        x = make(layers.LeakyReLU, 0.2)(x)
-    x = make(layers.Reshape, (7, 7, 128))(x)
-    x = make(layers.Conv2DTranspose, 64, 4, strides=2, padding="same", use_bias=False)(x)
-    x = make(layers.BatchNormalization)(x)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
-    return keras.Model(inputs, image, name="generator")
+    14x14x64 -> 28x28x1 tanh."""
+    return _slim_generator(latent_dim, conditional, 128, mapping=(256,))
 
 
 def wide_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
     """The fast discriminator at twice the width (64, 128 filters); optionally a digit head."""
-    inputs, image, one_hot = _image_input(conditional)
-    x = make(layers.Conv2D, 64, 4, strides=2, padding="same")(image)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    x = make(layers.Conv2D, 128, 4, strides=2, padding="same")(x)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
+    return _slim_discriminator(conditional, 64, digit_head)
 
 
 def dcgan_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
