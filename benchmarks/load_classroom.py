@@ -86,12 +86,18 @@ def rss_mib(pid: int) -> float:
     return total
 
 
+def stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc/PID/stat file after the command name (which may hold spaces):
+    [0] state, [1] parent pid, ..., [11] user CPU ticks, [12] system CPU ticks."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def descendants(pid: int) -> list[int]:
     """Children, grandchildren, ... of `pid` (from /proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            ppid = int(stat_fields(stat)[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(stat.parent.name))
@@ -112,7 +118,7 @@ async def watch_memory(pid: int, samples: list[tuple[float, float]], stop: async
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat_fields(Path(f"/proc/{pid}/stat"))
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
