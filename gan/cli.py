@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help="a Keras-layout .npz or a folder with the IDX files")
     train.add_argument("--out", required=True, help="run folder to write")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument(
+        "--xla", action="store_true", help="compile the step with XLA (faster for the conv presets)"
+    )
 
     sample = commands.add_parser("sample", help="draw images from a saved generator")
     sample.add_argument("--model", required=True, help="a generator .keras file")
@@ -116,6 +119,7 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         "train_size": args.train_size,
         "data_path": args.data,
         "out_dir": str(out),
+        "xla": args.xla or None,
     }
     if args.resume:
         if not (out / "run.json").is_file():
@@ -128,6 +132,7 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
             max_seconds=args.max_seconds,
             max_steps=args.max_steps,
             data_path=args.data,
+            xla=args.xla or None,
         )
     else:
         config = RunConfig.create(args.preset, dataset=args.dataset, **overrides)

@@ -74,6 +74,7 @@ class RunConfig:
     train_size: int | None = None  # use only the first N training images; None: all
     data_path: str | None = None  # explicit dataset file or folder
     out_dir: str | None = None  # run folder for checkpoints; None: keep in memory only
+    xla: bool = False  # compile the training step with XLA (jit_compile)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -105,6 +106,8 @@ class RunConfig:
             parsed["max_steps"] = parse_int("Step limit", self.max_steps, 1, 10**9)
         if self.train_size is not None:
             parsed["train_size"] = parse_int("Training-set size", self.train_size, 1, 10**7)
+        if not isinstance(self.xla, bool):
+            raise ConfigError(f"XLA must be true or false, got {self.xla!r}.")
         for name, value in parsed.items():
             object.__setattr__(self, name, value)
 

@@ -250,7 +250,7 @@ class Trainer:
         self.fixed_noise, self.fixed_digits = fixed_inputs(config)
         self.average = average if average is not None else moving_average_of(generator, config)
         self.average_updates = tf.Variable(float(self.state.step), trainable=False)
-        self.train_step = tf.function(self._step)
+        self.train_step = tf.function(self._step, jit_compile=config.xla)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
         self._judge = None  # the metrics classifier, loaded on first use
 

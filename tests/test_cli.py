@@ -37,10 +37,12 @@ def test_train_writes_a_run_folder_and_prints_epoch_lines(tmp_path, capsys):
     # A second train into the same folder must not overwrite it...
     assert run_cli("train", "--epochs", 1, *TINY, "--out", out) == 2
     assert "already holds a run" in capsys.readouterr().err
-    # ...but --resume continues it, with a new learning rate if asked (annealing).
-    assert run_cli("train", "--resume", "--epochs", 3, "--lr-g", "1e-4", "--out", out) == 0
+    # ...but --resume continues it, with a new learning rate if asked (annealing), and an
+    # XLA-compiled step if asked.
+    assert run_cli("train", "--resume", "--epochs", 3, "--lr-g", 1e-4, "--xla", "--out", out) == 0
     record = json.loads((out / "run.json").read_text())
     assert record["checkpoint"]["epoch"] == 3 and record["config"]["lr_g"] == 1e-4
+    assert record["config"]["xla"] is True
 
 
 def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):

@@ -25,6 +25,7 @@ from gan.presets import PRESETS
         ("seed", -1, "Seed"),
         ("max_seconds", -5, "Time budget"),
         ("dataset", "cifar", "Unknown dataset"),
+        ("xla", "yes", "XLA"),
     ],
 )
 def test_bad_values_get_a_clear_message(field, value, words):

@@ -64,6 +64,13 @@ def config_form(disabled: bool = False) -> RunConfig | None:
             key="max_seconds",
             disabled=disabled,
         )
+        xla = b.checkbox(
+            "Compile with XLA",
+            key="xla",
+            disabled=disabled,
+            help="Faster steps for the classic conv presets on a CPU; the first step takes "
+            "longer. See benchmarks/bench_xla.py.",
+        )
     try:
         return RunConfig.create(
             preset,
@@ -76,6 +83,7 @@ def config_form(disabled: bool = False) -> RunConfig | None:
             seed=seed,
             train_size=train_size or None,
             max_seconds=max_seconds or None,
+            xla=xla,
         )
     except ConfigError as error:
         st.error(str(error))
