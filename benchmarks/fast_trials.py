@@ -82,12 +82,6 @@ def builders(g1: int, g2: int, d1: int, d2: int):
     return fast_generator, fast_discriminator
 
 
-def compile_with_xla(trainer) -> None:
-    import tensorflow as tf
-
-    trainer.train_step = tf.function(trainer._step, jit_compile=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=",".join(VARIANTS))
@@ -99,8 +93,7 @@ def main() -> None:
     if args.one:  # a child process: one variant
         variant = VARIANTS[args.variant]
         apply(variant)
-        prepare = compile_with_xla if variant.get("jit") else None
-        rows = measure("fast", int(args.one[1]), [float(args.budgets)], prepare)
+        rows = measure("fast", int(args.one[1]), [float(args.budgets)], variant.get("jit", False))
         print(json.dumps([row.__dict__ for row in rows]))
         return
     print(f"machine: {describe()}")

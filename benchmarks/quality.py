@@ -86,16 +86,11 @@ class Scorer(Callback):
             self.control.stop("all budgets scored")
 
 
-def measure(preset: str, seed: int, budgets: list[float], prepare=None) -> list[Row]:
-    """Train `preset` until the last budget, scoring at each one (run in a fresh process).
-
-    `prepare(trainer)`, if given, may change the prepared trainer (benchmarks/fast_trials.py).
-    """
+def measure(preset: str, seed: int, budgets: list[float], xla: bool = False) -> list[Row]:
+    """Train `preset` until the last budget, scoring at each one (run in a fresh process)."""
     started = time.monotonic()
-    config = RunConfig.create(preset, epochs=1000, seed=seed)
+    config = RunConfig.create(preset, epochs=1000, seed=seed, xla=xla)
     trainer = Trainer.create(config)
-    if prepare:
-        prepare(trainer)
     control = Control()
     scorer = Scorer(trainer, control, budgets, started)
     end = trainer.run([scorer], control, started)
