@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -64,6 +65,7 @@ def test_train_page_renders_its_controls_with_defaults():
     assert not app.exception and not errors(app)
     assert app.selectbox(key="preset").value == "fast"
     assert app.number_input(key="latent_dim").value == 64
+    assert app.checkbox(key="xla").value is False
     assert app.button[0].label == "Train" and not app.button[0].disabled
 
 
@@ -94,6 +96,7 @@ def test_changing_the_preset_loads_its_defaults():
 def test_a_tiny_training_run_completes_and_the_live_view_updates():
     app = page("train").run()
     set_tiny_settings(app)
+    app.checkbox(key="xla").check().run()  # the setting reaches the engine
     app.button[0].click().run()
     run = app.session_state["run"]
     poll_until(app, lambda r: r.snapshot().last is not None)
@@ -101,6 +104,7 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     poll_until(app, lambda r: not r.active)
     app.run()
     assert run.snapshot().end.reason == "finished"
+    assert json.loads((Path(run.config.out_dir) / "run.json").read_text())["config"]["xla"]
     assert any("Run finished" in s.value for s in app.success)
     assert any(b.label == "Download generator (.keras)" for b in app.get("download_button"))
     assert len(app.session_state["finished_runs"]) == 1
