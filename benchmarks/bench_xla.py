@@ -25,8 +25,11 @@ from gan.trainer import Trainer  # noqa: E402
 TRAIN_SIZE = 8192  # step speed does not depend on how many images there are
 
 
-def warmed_trainer(preset: str, xla: bool, batch_size: int | None, data) -> tuple[Trainer, float]:
-    """A trainer whose step is traced and compiled, and the seconds its first step took."""
+def warmed_trainer(
+    preset: str, xla: bool, batch_size: int | None, data
+) -> tuple[Trainer, float, float]:
+    """A trainer whose step is traced and compiled, the seconds its first step took, and its
+    steps per second over the next three (a first guess for the round length)."""
     config = RunConfig.create(
         preset, epochs=10_000, batch_size=batch_size, train_size=TRAIN_SIZE, xla=xla
     )
@@ -34,16 +37,14 @@ def warmed_trainer(preset: str, xla: bool, batch_size: int | None, data) -> tupl
     start = time.perf_counter()
     bare_loop(trainer, 1)
     first = time.perf_counter() - start
-    bare_loop(trainer, 3)
-    return trainer, first
+    return trainer, first, bare_loop(trainer, 3) / trainer.config.batch_size
 
 
 def compare(preset: str, batch_size: int | None, seconds: float, rounds: int, data) -> str:
     """One table row: images/s without and with XLA, their ratio, the compile times."""
-    plain, plain_first = warmed_trainer(preset, False, batch_size, data)
-    xla, xla_first = warmed_trainer(preset, True, batch_size, data)
-    probe = bare_loop(plain, 3) / plain.config.batch_size  # steps per second
-    steps = max(3, int(seconds * probe))
+    plain, plain_first, steps_per_second = warmed_trainer(preset, False, batch_size, data)
+    xla, xla_first, _ = warmed_trainer(preset, True, batch_size, data)
+    steps = max(3, int(seconds * steps_per_second))
     plain_rates, xla_rates = [], []
     for _ in range(rounds):
         plain_rates.append(bare_loop(plain, steps))
