@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="draw images from a saved generator")
     sample.add_argument("--model", required=True, help="a generator .keras file")
     sample.add_argument("-n", default="16", help=f"how many images, 1..{MAX_SAMPLES:,}")
-    sample.add_argument("--digit", help="0..9, for a conditional generator")
+    sample.add_argument("--digit", help="0..9, for a conditional or coded-digits generator")
     sample.add_argument("--seed", default="0")
     sample.add_argument("--out", required=True, help=".npy (float32 in [0,1]) or .png (a grid)")
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--method", default="slerp", choices=("slerp", "lerp"))
     interpolate.add_argument("--seed", default="0", help="seed of the start point")
     interpolate.add_argument("--seed-end", default="1", help="seed of the end point")
-    interpolate.add_argument("--digit", help="0..9, for a conditional generator")
+    interpolate.add_argument("--digit", help="0..9, for a conditional or coded-digits generator")
     interpolate.add_argument("--fps", default="12", help="frames per second")
     interpolate.add_argument("--out", required=True, help="a .gif file")
 
@@ -212,12 +212,15 @@ class ProgressPrinter(Callback):
 def _load(args: argparse.Namespace):
     """The generator named by --model, and the digit argument checked against it."""
     from gan.io import load_generator
-    from gan.latent import is_conditional
+    from gan.latent import takes_digit
 
     generator = load_generator(args.model)
     digit = None if args.digit is None else parse_int("--digit", args.digit, 0, 9)
-    if digit is not None and not is_conditional(generator):
-        raise ConfigError(f"{args.model} is not conditional: --digit needs a conditional model.")
+    if digit is not None and not takes_digit(generator):
+        raise ConfigError(
+            f"{args.model} cannot pick the digit: --digit needs a conditional or "
+            "coded-digits model."
+        )
     return generator, digit
 
 
@@ -233,8 +236,10 @@ def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
     generator, digit = _load(args)
     noise = sample_noise(n, latent_dim_of(generator), seed)
     digits = None
-    if is_conditional(generator):
-        digits = np.full(n, digit) if digit is not None else np.arange(n) % 10
+    if digit is not None:
+        digits = np.full(n, digit)
+    elif is_conditional(generator):
+        digits = np.arange(n) % 10
     images = render(generator, noise, digits)
     if out.suffix == ".npy":
         io.atomic_write(out, lambda temp: np.save(temp, images))
@@ -261,7 +266,9 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
     dim = latent_dim_of(generator)
     start, end = (sample_noise(1, dim, seed)[0] for seed in seeds)
     path = interpolate(start, end, steps, args.method)
-    digits = np.full(steps, digit or 0) if is_conditional(generator) else None
+    if digit is None and is_conditional(generator):
+        digit = 0
+    digits = None if digit is None else np.full(steps, digit)
     frames = render(generator, path, digits)[..., 0]
     io.save_gif(list(frames), out, fps)
     print(f"wrote {steps} frames ({args.method}) to {out}")

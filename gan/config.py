@@ -106,6 +106,12 @@ class RunConfig:
             parsed["max_steps"] = parse_int("Step limit", self.max_steps, 1, 10**9)
         if self.train_size is not None:
             parsed["train_size"] = parse_int("Training-set size", self.train_size, 1, 10**7)
+        code = self.recipe.digit_code
+        if code and parsed["latent_dim"] <= code:
+            raise ConfigError(
+                f"The {self.preset} preset needs a latent dimension of at least {code + 1} "
+                f"(its first {code} values pick the digit code); got {parsed['latent_dim']}."
+            )
         if not isinstance(self.xla, bool):
             raise ConfigError(f"XLA must be true or false, got {self.xla!r}.")
         for name, value in parsed.items():

@@ -42,7 +42,7 @@ class Quality:
     frechet_distance: float
     frechet_floor: float  # real test digits vs real test digits, same sample size
     pixel_diversity: float  # relative to real digits (1.0 = as diverse as MNIST)
-    asked_digit_accuracy: float | None = None  # conditional models only
+    asked_digit_accuracy: float | None = None  # models that can be asked for a digit
 
     @property
     def collapse_warning(self) -> str | None:
@@ -171,11 +171,18 @@ class Judge:
         return self._baselines[n, seed]
 
     def evaluate_generator(self, generator, n: int, seed: int = 0) -> Quality:
-        """Quality of `n` samples from seeded latents (digits 0-9 in turn if conditional)."""
-        from gan.latent import is_conditional, latent_dim_of, render, sample_noise
+        """Quality of `n` samples from seeded latents: digits 0-9 in turn if conditional; the
+        digit each noise vector's code asks for with a categorical code (the samples stay
+        plain draws from the noise, so the class shares are the generator's own)."""
+        from gan.latent import digit_code_of, is_conditional, latent_dim_of, render, sample_noise
 
-        digits = (np.arange(n) % 10).astype(np.int32) if is_conditional(generator) else None
         noise = sample_noise(n, latent_dim_of(generator), seed)
+        code = digit_code_of(generator)
+        digits = None
+        if is_conditional(generator):
+            digits = (np.arange(n) % 10).astype(np.int32)
+        elif code:
+            digits = noise[:, :code].argmax(axis=1)
         return self.evaluate(render(generator, noise, digits), digits, seed)
 
 

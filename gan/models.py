@@ -11,8 +11,9 @@ import itertools
 from collections.abc import Callable
 
 import keras
-from keras import layers
+from keras import layers, ops
 
+from gan.latent import CODE_LAYER
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -31,9 +32,12 @@ def make(layer_class, *args, **kwargs):
     return layer_class(*args, **kwargs)
 
 
-def _noise_input(latent_dim: int, conditional: bool):
-    """Generator inputs and the tensor the body starts from (noise, or noise ++ one-hot label)."""
+def _noise_input(latent_dim: int, conditional: bool, digit_code: int = 0):
+    """Generator inputs and the tensor the body starts from: noise, noise ++ one-hot label,
+    or with `digit_code` the noise whose first `digit_code` values became a one-hot code."""
     noise = keras.Input((latent_dim,), name="noise")
+    if digit_code:
+        return noise, _categorical_code(noise, digit_code)
     if not conditional:
         return noise, noise
     label = keras.Input((), dtype="int32", name="digit")
@@ -41,6 +45,15 @@ def _noise_input(latent_dim: int, conditional: bool):
         label
     )
     return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
+
+
+def _categorical_code(noise, size: int):
+    """InfoGAN's categorical code drawn from Gaussian noise: the position of the largest of
+    the first `size` values, one-hot, followed by the remaining values. The argmax of i.i.d.
+    normals is uniform over the `size` codes, so the input stays plain N(0, I) noise."""
+    head, rest = ops.split(noise, [size], axis=-1)  # one op each, so names cannot collide
+    code = ops.one_hot(ops.argmax(head, axis=-1), size)
+    return make(layers.Concatenate, name=CODE_LAYER)([code, rest])
 
 
 def _image_input(conditional: bool):
@@ -69,10 +82,12 @@ def _head(features, one_hot, activation: str | None, digit_head: bool = False):
     return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 
 
-def _slim_generator(latent_dim: int, conditional: bool, channels: int, mapping: tuple = ()):
+def _slim_generator(
+    latent_dim: int, conditional: bool, channels: int, mapping: tuple = (), digit_code: int = 0
+):
     """(Dense `mapping` units ->) Dense 7x7xC -> 14x14x(C/2) -> 28x28x1 tanh, each hidden
     layer followed by BatchNorm and LeakyReLU 0.2."""
-    inputs, x = _noise_input(latent_dim, conditional)
+    inputs, x = _noise_input(latent_dim, conditional, digit_code)
     for units in (*mapping, 7 * 7 * channels):
         x = make(layers.Dense, units, use_bias=False)(x)
         x = make(layers.BatchNormalization)(x)
@@ -95,14 +110,16 @@ def _slim_discriminator(conditional: bool, width: int, digit_head: bool = False)
     return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
 
 
-def fast_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
-    """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh."""
-    return _slim_generator(latent_dim, conditional, 64)
+def fast_generator(latent_dim: int, conditional: bool = False, digit_code: int = 0) -> keras.Model:
+    """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh (optionally from a
+    categorical code, see `_categorical_code`)."""
+    return _slim_generator(latent_dim, conditional, 64, digit_code=digit_code)
 
 
-def fast_discriminator(conditional: bool = False) -> keras.Model:
-    """Slim DCGAN discriminator: two strided convs (32, 64 filters) -> one logit."""
-    return _slim_discriminator(conditional, 32)
+def fast_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
+    """Slim DCGAN discriminator: two strided convs (32, 64 filters) -> one logit (and
+    optionally 10 digit logits)."""
+    return _slim_discriminator(conditional, 32, digit_head)
 
 
 def wide_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
@@ -246,7 +263,8 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
 
 def build_pair(preset: Preset, latent_dim: int) -> tuple[keras.Model, keras.Model]:
     """The preset's (generator, discriminator), freshly initialised."""
-    generator = BUILDERS[preset.generator](latent_dim, preset.conditional)
+    code = {"digit_code": preset.digit_code} if preset.digit_code else {}
+    generator = BUILDERS[preset.generator](latent_dim, preset.conditional, **code)
     options = {"digit_head": True} if preset.digit_head else {}
     discriminator = BUILDERS[preset.discriminator](preset.conditional, **options)
     return generator, discriminator

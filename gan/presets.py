@@ -36,7 +36,8 @@ class Preset:
     snapshot_every: int = 0  # keep a copy of the generator every N epochs (0: off)
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
-    digit_head: float = 0.0  # weight of the digit-entropy terms on G; > 0 gives D a digit head
+    digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
+    digit_code: int = 0  # G turns its first N noise values into a one-hot code (0: off)
 
 
 FAST = Preset(
@@ -82,6 +83,19 @@ PRESETS: dict[str, Preset] = {
             epochs=20,
             ema=0.999,
             digit_head=1.0,
+        ),
+        replace(
+            FAST,
+            name="coded-digits",
+            summary="Unconditional fast G whose noise carries the digit: the largest of the "
+            "first 10 values picks it, and D's digit head checks that G drew it.",
+            source="this project; AC-GAN (Odena et al. 2017) with the class drawn inside G "
+            "from Gaussian noise, like InfoGAN's categorical code (Chen et al. 2016); D's "
+            "digit head is trained on the labels",
+            grid=10,
+            digit_head=1.0,
+            digit_code=10,
+            ema=0.999,
         ),
         Preset(
             name="dcgan",

@@ -329,6 +329,8 @@ class Trainer:
 
         def noise():
             z = keras.random.normal((n, latent_dim), seed=self.noise_seed)
+            if recipe.digit_code:  # the digit G was asked for is the code inside its noise
+                return z, ops.argmax(z[:, : recipe.digit_code], axis=-1)
             fake_digits = keras.random.randint((n,), 0, 10, seed=self.noise_seed, dtype="int32")
             return cond(z, fake_digits), fake_digits
 
@@ -336,10 +338,12 @@ class Trainer:
             loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
             return loss if real_logits is None else loss + digit_fit(real_logits, digits)
 
-        def g_losses(fake_score, fake_logits):
+        def g_losses(fake_score, fake_logits, fake_digits):
             loss = bce(ops.ones_like(fake_score), fake_score)
             if fake_logits is None:
                 return loss
+            if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit
+                return loss + recipe.digit_head * digit_fit(fake_logits, fake_digits)
             return loss + recipe.digit_head * digit_spread(fake_logits)
 
         z, fake_digits = noise()
@@ -348,7 +352,7 @@ class Trainer:
                 fakes = generator(z, training=True)
                 real_score, real_logits = judge(images, digits)
                 fake_score, fake_logits = judge(fakes, fake_digits)
-                g_loss = g_losses(fake_score, fake_logits)
+                g_loss = g_losses(fake_score, fake_logits, fake_digits)
                 d_loss = d_losses(real_score, real_logits, fake_score)
             d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
         else:  # Keras-GAN: D on real and on predicted fakes, then G through frozen D
@@ -366,7 +370,7 @@ class Trainer:
                 fakes = generator(z, training=True)
                 # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only
                 # G's gradients are applied) but it runs as in training (batch-statistics BN).
-                g_loss = g_losses(*judge(fakes, fake_digits))
+                g_loss = g_losses(*judge(fakes, fake_digits), fake_digits)
         g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
         if recipe.update == "simultaneous":
@@ -650,11 +654,13 @@ def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
 
 
 def fixed_inputs(config: RunConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """The run's fixed progress-grid noise, and digits (one row per digit) if conditional."""
-    count = config.recipe.grid**2
+    """The run's fixed progress-grid noise, and digits (one row per digit) if the preset can
+    be asked for a digit (by label or by code)."""
+    recipe = config.recipe
+    count = recipe.grid**2
     noise = sample_noise(count, config.latent_dim, seed=config.seed + 1)
-    digits = (np.arange(count) // config.recipe.grid % 10).astype(np.int32)
-    return noise, digits if config.recipe.conditional else None
+    digits = (np.arange(count) // recipe.grid % 10).astype(np.int32)
+    return noise, digits if recipe.conditional or recipe.digit_code else None
 
 
 def moving_average_of(generator, config: RunConfig):

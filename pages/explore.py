@@ -7,7 +7,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from gan.latent import latent_dim_of, render, sample_noise
+from gan.latent import digit_code_of, latent_dim_of, render, sample_noise
 from pages.common.charts import show_image
 from pages.common.pickers import chosen_generator, digit_picker
 from pages.common.resources import directions_for, tensorflow_warmup
@@ -54,6 +54,12 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
             )
             z = z + amount * direction
         st.subheader("Coordinates")
+        code = digit_code_of(generator)
+        if code and digit is None:
+            st.caption(
+                f"z[0]…z[{code - 1}] are this generator's digit code: whichever is largest "
+                "picks the digit. Push one above the others and watch the digit change."
+            )
         for i in shown:
             z[i] = st.slider(
                 f"z[{i}]", -3.0, 3.0, float(np.clip(z[i], -3, 3)), 0.05, key=f"z-{i}-{seed}"

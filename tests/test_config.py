@@ -34,8 +34,16 @@ def test_bad_values_get_a_clear_message(field, value, words):
     assert repr(value) in str(caught.value) or field == "dataset"
 
 
+def test_a_digit_code_needs_noise_beyond_the_code():
+    with pytest.raises(ConfigError, match="at least 11 .* got 10"):
+        RunConfig.create("coded-digits", latent_dim=10)
+    assert RunConfig.create("coded-digits", latent_dim=11).latent_dim == 11
+
+
 def test_unknown_preset_lists_the_choices():
-    with pytest.raises(ConfigError, match="fast, fast-conditional, wide-digits, dcgan"):
+    with pytest.raises(
+        ConfigError, match="fast, fast-conditional, wide-digits, coded-digits, dcgan"
+    ):
         RunConfig.create("nope")
 
 

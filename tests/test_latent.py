@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from gan.latent import interpolate, lerp, principal_directions, sample_noise, slerp, tile
+from gan.latent import (
+    interpolate,
+    lerp,
+    principal_directions,
+    sample_noise,
+    slerp,
+    tile,
+    with_digit_code,
+)
 
 
 def test_noise_is_reproducible_per_seed():
@@ -61,3 +69,15 @@ def test_principal_directions_are_unit_latent_vectors():
     directions = principal_directions(latents, features, k=3)
     assert directions.shape == (3, 6)
     np.testing.assert_allclose(np.linalg.norm(directions, axis=1), 1.0, rtol=1e-5)
+
+
+def test_asking_a_digit_code_swaps_the_largest_code_value_into_place():
+    noise = sample_noise(50, 16, seed=3)
+    digits = np.arange(50) % 10
+    coded = with_digit_code(noise, digits, 10)
+    np.testing.assert_array_equal(coded[:, :10].argmax(axis=1), digits)
+    np.testing.assert_array_equal(np.sort(coded, axis=1), np.sort(noise, axis=1))  # a swap
+    np.testing.assert_array_equal(coded[:, 10:], noise[:, 10:])
+    own = noise[:, :10].argmax(axis=1)
+    np.testing.assert_array_equal(with_digit_code(noise, own, 10), noise)  # already asked
+    assert with_digit_code(noise, 4, 10)[:, :10].argmax(axis=1).tolist() == [4] * 50

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from gan.config import RunConfig
-from gan.latent import output_range, render, sample_noise
+from gan.latent import (
+    digit_code_of,
+    is_conditional,
+    output_range,
+    render,
+    sample_noise,
+    takes_digit,
+    with_digit_code,
+)
 from gan.presets import PRESETS
 from gan.trainer import Callback, Trainer
 
@@ -17,7 +25,7 @@ class Steps(Callback):
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_trains_a_few_steps(name, small):
-    config = RunConfig.create(name, batch_size=16, latent_dim=8, max_steps=3)
+    config = RunConfig.create(name, batch_size=16, latent_dim=12, max_steps=3)
     trainer = Trainer.create(config, small)
     steps = Steps()
     end = trainer.run([steps])
@@ -31,7 +39,7 @@ def test_every_preset_trains_a_few_steps(name, small):
     digits = np.arange(5) if PRESETS[name].conditional else None
     raw = np.asarray(
         generator(
-            [sample_noise(5, 8), digits] if digits is not None else sample_noise(5, 8),
+            [sample_noise(5, 12), digits] if digits is not None else sample_noise(5, 12),
             training=False,
         )
     )
@@ -39,7 +47,7 @@ def test_every_preset_trains_a_few_steps(name, small):
     low = -1.0 if PRESETS[name].data_range == "tanh" else 0.0
     assert raw.min() >= low and raw.max() <= 1.0
     assert output_range(generator) == PRESETS[name].data_range
-    images = render(generator, sample_noise(5, 8), digits)
+    images = render(generator, sample_noise(5, 12), digits)
     assert images.min() >= 0.0 and images.max() <= 1.0
 
 
@@ -74,3 +82,29 @@ def test_dcgan_is_the_tensorflow_tutorial_network():
         "Dense",
     ]
     assert discriminator.count_params() == 212_865
+
+
+def test_the_digit_code_is_the_largest_of_the_first_ten_noise_values(tmp_path):
+    from gan import io
+    from gan.models import build_pair
+
+    generator, _ = build_pair(PRESETS["coded-digits"], 16)
+    noise = sample_noise(4, 16, seed=0)
+    halved = noise.copy()
+    halved[:, :10] *= 0.5  # the same largest value, so the same code
+    moved = noise.copy()
+    moved[:, :10] = np.roll(noise[:, :10], 1, axis=1)  # the code moves by one
+
+    def draw(model, z):
+        return np.asarray(model(z, training=False))
+
+    np.testing.assert_allclose(draw(generator, halved), draw(generator, noise), atol=1e-6)
+    assert np.abs(draw(generator, moved) - draw(generator, noise)).max() > 1e-3
+    loaded = io.load_generator(io.save_model(generator, tmp_path / "coded.keras"))
+    np.testing.assert_allclose(draw(loaded, noise), draw(generator, noise), atol=1e-6)
+    assert digit_code_of(loaded) == 10 and takes_digit(loaded) and not is_conditional(loaded)
+    assert digit_code_of(build_pair(PRESETS["fast"], 16)[0]) == 0
+    asked = np.array([3, 3, 7, 7])  # render asks by code: the same as swapping it in by hand
+    np.testing.assert_allclose(
+        render(loaded, noise, asked), render(loaded, with_digit_code(noise, asked, 10)), atol=1e-6
+    )

@@ -15,6 +15,7 @@ from pages.common.runs import finished_runs
 
 UPLOADS = Path(tempfile.gettempdir()) / "gan-studio-uploads"
 UPLOAD = "Upload a .keras generator…"
+NOISE_PICKS = "As the noise says"
 
 
 def generator_picker():
@@ -73,9 +74,20 @@ def _uploaded_path() -> str | None:
 
 
 def digit_picker(generator, key: str) -> int | None:
-    """A digit selector for conditional generators; None otherwise."""
-    from gan.latent import is_conditional
+    """A digit selector for generators that can be asked for one: conditional ones always
+    draw the chosen digit; coded-digits ones default to the digit their noise picks (None)."""
+    from gan.latent import digit_code_of, is_conditional
 
-    if not is_conditional(generator):
+    if is_conditional(generator):
+        return st.sidebar.selectbox("Digit to draw", list(range(10)), index=7, key=key)
+    code = digit_code_of(generator)
+    if not code:
         return None
-    return st.sidebar.selectbox("Digit to draw", list(range(10)), index=7, key=key)
+    choice = st.sidebar.selectbox(
+        "Digit to draw",
+        [NOISE_PICKS, *range(code)],
+        key=f"{key}-code",
+        help=f"This generator reads the digit from its noise: the largest of z[0]…z[{code - 1}] "
+        "picks it. Choosing a digit swaps that largest value into its place.",
+    )
+    return None if choice == NOISE_PICKS else choice
