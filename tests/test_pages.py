@@ -12,7 +12,7 @@ from conftest import BAD_MODEL_WORDS, training_children
 from streamlit.testing.v1 import AppTest
 
 from gan.latent import latent_dim_of
-from pages.common.pickers import UPLOAD
+from pages.common.pickers import NOISE_PICKS, UPLOAD
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +157,18 @@ def test_explorer_offers_a_digit_for_the_conditional_model():
     app.selectbox(key="generator_choice").set_value(conditional).run()
     assert not app.exception
     assert app.selectbox(key="explore_digit").value == 7
+
+
+def test_explorer_asks_the_default_model_for_a_digit_through_its_code():
+    app = page("explore").run()
+    picker = app.selectbox(key="explore_digit-code")
+    assert picker.value == NOISE_PICKS and picker.options[1:] == [str(d) for d in range(10)]
+    assert any("digit code" in caption.value for caption in app.caption)
+    first = picture(app).url
+    picker.set_value(3).run()
+    assert not app.exception, app.exception
+    assert picture(app).url != first
+    assert not any("digit code" in caption.value for caption in app.caption)
 
 
 def test_interpolation_produces_k_frames():
