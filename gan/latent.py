@@ -120,6 +120,12 @@ def takes_digit(generator) -> bool:
     return is_conditional(generator) or digit_code_of(generator) > 0
 
 
+def code_digits(noise: np.ndarray, size: int) -> np.ndarray:
+    """The digit each row's code picks: the position of the largest of its first `size`
+    values (what the generator's `code_and_noise` layer computes)."""
+    return np.asarray(noise)[:, :size].argmax(axis=1)
+
+
 def with_digit_code(noise: np.ndarray, digits, size: int) -> np.ndarray:
     """`noise` whose code asks for `digits`: in each row the largest of the first `size`
     values swaps places with the one at position `digit`. A swap keeps the row's values,
@@ -127,7 +133,7 @@ def with_digit_code(noise: np.ndarray, digits, size: int) -> np.ndarray:
     z = np.array(noise, dtype=np.float32, copy=True)
     rows = np.arange(len(z))
     digits = np.broadcast_to(np.asarray(digits, dtype=np.int64), rows.shape)
-    top = z[:, :size].argmax(axis=1)
+    top = code_digits(z, size)
     z[rows, top], z[rows, digits] = z[rows, digits], z[rows, top]
     return z
 

@@ -174,7 +174,14 @@ class Judge:
         """Quality of `n` samples from seeded latents: digits 0-9 in turn if conditional; the
         digit each noise vector's code asks for with a categorical code (the samples stay
         plain draws from the noise, so the class shares are the generator's own)."""
-        from gan.latent import digit_code_of, is_conditional, latent_dim_of, render, sample_noise
+        from gan.latent import (
+            code_digits,
+            digit_code_of,
+            is_conditional,
+            latent_dim_of,
+            render,
+            sample_noise,
+        )
 
         noise = sample_noise(n, latent_dim_of(generator), seed)
         code = digit_code_of(generator)
@@ -182,7 +189,7 @@ class Judge:
         if is_conditional(generator):
             digits = (np.arange(n) % 10).astype(np.int32)
         elif code:
-            digits = noise[:, :code].argmax(axis=1)
+            digits = code_digits(noise, code)
         return self.evaluate(render(generator, noise, digits), digits, seed)
 
 
