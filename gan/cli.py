@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
+from gan.metrics import SNAP_SHARE
 from gan.presets import DEFAULT_PRESET, PRESETS
 from gan.trainer import Callback, Control, Trainer
 
 MAX_SAMPLES = 10_000
 MAX_FRAMES = 500
+MAX_PATHS = 2_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--seed", default="0", help="seed of the start point")
     interpolate.add_argument("--seed-end", default="1", help="seed of the end point")
     interpolate.add_argument("--digit", help="0..9, for a conditional or coded-digits generator")
+    interpolate.add_argument(
+        "--morph",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="morph digit FROM into digit TO (noise from --seed), for a generator that can be "
+        "asked for a digit",
+    )
     interpolate.add_argument("--fps", default="12", help="frames per second")
     interpolate.add_argument("--out", required=True, help="a .gif file")
 
@@ -74,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, help="a generator .keras file")
     evaluate.add_argument("-n", default="1000", help=f"how many samples, 100..{MAX_SAMPLES:,}")
     evaluate.add_argument("--seed", default="0")
+    evaluate.add_argument(
+        "--paths", default="200", help=f"slerp walks for the smoothness figures, 0..{MAX_PATHS:,}"
+    )
+    evaluate.add_argument("--frames", default="32", help=f"frames per walk, 3..{MAX_FRAMES}")
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line")
 
     directions = commands.add_parser(
@@ -262,17 +275,38 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
     out = Path(args.out)
     if out.suffix != ".gif":
         raise ConfigError(f"--out must end in .gif, got {out.name!r}.")
+    morph = None if args.morph is None else [parse_int("--morph", d, 0, 9) for d in args.morph]
+    if morph is not None and args.digit is not None:
+        raise ConfigError("--morph and --digit cannot be combined: a morph sets the digits.")
     generator, digit = _load(args)
     dim = latent_dim_of(generator)
     start, end = (sample_noise(1, dim, seed)[0] for seed in seeds)
-    path = interpolate(start, end, steps, args.method)
-    if digit is None and is_conditional(generator):
-        digit = 0
-    digits = None if digit is None else np.full(steps, digit)
-    frames = render(generator, path, digits)[..., 0]
-    io.save_gif(list(frames), out, fps)
-    print(f"wrote {steps} frames ({args.method}) to {out}")
+    if morph is not None:
+        frames = _morph(generator, start, morph, steps)
+        what = f"{morph[0]} into {morph[1]}"
+    else:
+        path = interpolate(start, end, steps, args.method)
+        if digit is None and is_conditional(generator):
+            digit = 0
+        frames = render(generator, path, None if digit is None else np.full(steps, digit))
+        what = args.method
+    io.save_gif(list(frames[..., 0]), out, fps)
+    print(f"wrote {steps} frames ({what}) to {out}")
     return 0
+
+
+def _morph(generator, noise: np.ndarray, digits: list[int], steps: int) -> np.ndarray:
+    """Frames `(steps, 28, 28, 1)` in which digits[0] becomes digits[1], the noise held."""
+    from gan.latent import digit_mixes, render_mixed
+    from gan.models import digit_mixer
+
+    mixer = digit_mixer(generator)
+    if mixer is None:
+        raise ConfigError(
+            "--morph needs a generator that can be asked for a digit (conditional or coded)."
+        )
+    path = np.repeat(noise[None], steps, axis=0)
+    return render_mixed(mixer, generator, path, digit_mixes(*digits, steps))
 
 
 def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
@@ -283,11 +317,16 @@ def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
 
     n = parse_int("-n", args.n, 100, MAX_SAMPLES)
     seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
-    quality = Judge().evaluate_generator(load_generator(args.model), n, seed)
-    for line in describe_quality(quality):
+    paths = parse_int("--paths", args.paths, 0, MAX_PATHS)
+    frames = parse_int("--frames", args.frames, 3, MAX_FRAMES)
+    judge, generator = Judge(), load_generator(args.model)
+    quality = judge.evaluate_generator(generator, n, seed)
+    smoothness = judge.path_smoothness(generator, paths, frames, seed) if paths else None
+    for line in describe_quality(quality) + describe_smoothness(smoothness):
         print(line)
     if args.json:
-        print(json.dumps(quality.to_dict()))
+        smooth = smoothness.to_dict() if smoothness else None
+        print(json.dumps({**quality.to_dict(), "smoothness": smooth}))
     return 0
 
 
@@ -309,7 +348,25 @@ def describe_quality(quality) -> list[str]:
         lines.append(f"asked digit recognized: {quality.asked_digit_accuracy:.1%}")
     if quality.collapse_warning:
         lines.append(f"WARNING: {quality.collapse_warning}")
+    if quality.coverage_note:
+        lines.append(quality.coverage_note)
     return lines
+
+
+def describe_smoothness(smoothness) -> list[str]:
+    """The walk figures as a few readable lines (none when no walks were measured)."""
+    if smoothness is None:
+        return []
+    s = smoothness
+    return [
+        f"walks: {s.paths:,} slerp paths of {s.frames} frames between random latents",
+        f"largest frame-to-frame step, share of the walk: median {s.largest_step_median:.3f}, "
+        f"90th percentile {s.largest_step_p90:.3f} (even steps: {1 / (s.frames - 1):.3f})",
+        f"snaps (one step >= {SNAP_SHARE:.0%} of the walk): {s.snaps:.1%} of walks",
+        f"digit changes per walk (classifier): {s.digit_changes:.2f}; recognizable frames, "
+        f"in-between ones included: {s.frames_recognizable:.1%}",
+        f"perceptual path length (classifier features): {s.perceptual_path_length:,.0f}",
+    ]
 
 
 def cmd_directions(args: argparse.Namespace, started_at: float) -> int:

@@ -8,7 +8,12 @@
   MNIST classifier's feature space — not comparable with FID numbers), with the
   real-vs-real floor for reference;
 - pixel diversity: mean distance between random pairs of samples, relative to real digits
-  (near 0 means identical outputs).
+  (near 0 means identical outputs);
+- path smoothness: along slerp walks between random latents, the largest frame-to-frame
+  pixel step as a share of the walk's whole pixel length (a walk that morphs has many small
+  steps; one that snaps from digit to digit has one big one), the classifier's digit changes
+  per walk, the recognizability of every frame, and StyleGAN's perceptual path length in the
+  classifier's feature space.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from gan.config import ConfigError
 
 CONFIDENT = 0.9
 VANISHED_SHARE = 0.01  # a digit below 1% of samples counts as missing
+COVERAGE_NEEDS = 0.5  # which digits G draws is judged once this share is recognizable
+SNAP_SHARE = 0.25  # a walk "snaps" when one frame-to-frame step is this much of its length
+PPL_EPSILON = 1e-3  # the small step of the perceptual path length (StyleGAN uses 1e-4)
 FEATURES_LAYER = "features"
 MODELS = Path(__file__).resolve().parents[1] / "models"
 CLASSIFIER = MODELS / "classifier.keras"
@@ -45,15 +53,54 @@ class Quality:
     asked_digit_accuracy: float | None = None  # models that can be asked for a digit
 
     @property
+    def too_early(self) -> bool:
+        """True while too few samples are recognizable to tell which digits G draws: an
+        untrained G's blobs get arbitrary labels, which is not mode collapse."""
+        return self.recognizability < COVERAGE_NEEDS
+
+    @property
     def collapse_warning(self) -> str | None:
-        """A sentence when digits are missing (mode collapse), else None."""
-        if not self.missing_digits:
+        """A sentence when digits are missing (mode collapse), else None (also while
+        `too_early`)."""
+        if self.too_early or not self.missing_digits:
             return None
         digits = ", ".join(map(str, self.missing_digits))
         return f"Mode collapse: digit(s) {digits} (almost) never appear."
 
+    @property
+    def coverage_note(self) -> str | None:
+        """While `too_early`, a sentence saying so; else None."""
+        if not self.too_early:
+            return None
+        return (
+            f"Too early to tell which digits G covers: {self.recognizability:.0%} of the "
+            f"samples are recognizable so far, and coverage is judged from "
+            f"{COVERAGE_NEEDS:.0%}."
+        )
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "collapse_warning": self.collapse_warning}
+        return {
+            **asdict(self),
+            "collapse_warning": self.collapse_warning,
+            "coverage_note": self.coverage_note,
+        }
+
+
+@dataclass(frozen=True)
+class Smoothness:
+    """How a generator's images change along slerp walks between random latents."""
+
+    paths: int
+    frames: int
+    largest_step_median: float  # largest frame-to-frame pixel step / the walk's pixel length
+    largest_step_p90: float
+    snaps: float  # share of walks whose largest step is >= SNAP_SHARE of their length
+    digit_changes: float  # mean number of times the classifier's digit changes along a walk
+    frames_recognizable: float  # recognizability of every frame, the in-between ones included
+    perceptual_path_length: float  # StyleGAN's PPL in the classifier's feature space
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def build_classifier():
@@ -102,6 +149,20 @@ def feature_model(classifier):
     )
 
 
+def load_classifier(path: str | os.PathLike = CLASSIFIER):
+    """The shipped digit classifier: `(n, 28, 28, 1)` in [0, 1] -> 10 probabilities."""
+    from gan.io import load_model
+
+    return load_model(path)
+
+
+def read_digits(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The digit `(n,)` a `load_classifier()` model reads in each image, and its confidence."""
+    check_images(images)
+    probabilities = np.asarray(classifier.predict_on_batch(images))
+    return probabilities.argmax(axis=1), probabilities.max(axis=1)
+
+
 def classify(model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(features, probabilities) from a `feature_model` for images `(n, 28, 28, 1)` in [0, 1]."""
     check_images(images)
@@ -121,9 +182,7 @@ class Judge:
         classifier_path: str | os.PathLike = CLASSIFIER,
         reference_path: str | os.PathLike = REFERENCE,
     ) -> None:
-        from gan.io import load_model
-
-        self.model = feature_model(load_model(classifier_path))  # built once: no retracing
+        self.model = feature_model(load_classifier(classifier_path))  # built once: no retracing
         self._baselines: dict[tuple[int, int], tuple[float, float]] = {}
         try:
             with np.load(reference_path) as reference:
@@ -191,6 +250,56 @@ class Judge:
         elif code:
             digits = code_digits(noise, code)
         return self.evaluate(render(generator, noise, digits), digits, seed)
+
+    def path_smoothness(
+        self, generator, paths: int = 200, frames: int = 32, seed: int = 0
+    ) -> Smoothness:
+        """Walk `paths` slerp paths of `frames` frames between random latents and measure how
+        evenly the images change (a conditional generator keeps one digit per walk)."""
+        from gan.latent import interpolate, is_conditional, latent_dim_of, render
+
+        rng = np.random.default_rng(seed)
+        ends = rng.standard_normal((paths, 2, latent_dim_of(generator))).astype(np.float32)
+        walks = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
+        walk_digits = np.arange(paths) % 10 if is_conditional(generator) else None
+        digits = None if walk_digits is None else np.repeat(walk_digits, frames)
+        images = render(generator, walks, digits)
+        largest = largest_step_shares(images.reshape(paths, frames, -1))
+        _, probabilities = classify(self.model, images)
+        labels = probabilities.argmax(axis=1).reshape(paths, frames)
+        return Smoothness(
+            paths=paths,
+            frames=frames,
+            largest_step_median=float(np.median(largest)),
+            largest_step_p90=float(np.percentile(largest, 90)),
+            snaps=float((largest >= SNAP_SHARE).mean()),
+            digit_changes=float((labels[:, 1:] != labels[:, :-1]).sum(axis=1).mean()),
+            frames_recognizable=float((probabilities.max(axis=1) >= CONFIDENT).mean()),
+            perceptual_path_length=self._perceptual_path_length(generator, ends, walk_digits, rng),
+        )
+
+    def _perceptual_path_length(self, generator, ends, digits, rng) -> float:
+        """StyleGAN's PPL: squared feature distance between images `PPL_EPSILON` apart on each
+        walk, at a random point, over epsilon squared; mean of the 1st-99th percentiles."""
+        from gan.latent import render, slerp
+
+        t = rng.uniform(0.0, 1.0 - PPL_EPSILON, len(ends))
+        near = np.stack([slerp(a, b, s) for (a, b), s in zip(ends, t, strict=True)])
+        far = np.stack([slerp(a, b, s + PPL_EPSILON) for (a, b), s in zip(ends, t, strict=True)])
+        labels = None if digits is None else np.tile(digits, 2)
+        features, _ = classify(self.model, render(generator, np.concatenate([near, far]), labels))
+        distances = ((features[: len(ends)] - features[len(ends) :]) ** 2).sum(axis=1)
+        distances /= PPL_EPSILON**2
+        low, high = np.percentile(distances, [1, 99])
+        return float(distances[(distances >= low) & (distances <= high)].mean())
+
+
+def largest_step_shares(walks: np.ndarray) -> np.ndarray:
+    """For walks `(paths, frames, pixels)`: each walk's largest frame-to-frame L2 step over
+    the sum of its steps (0 for a walk whose image never changes)."""
+    steps = np.linalg.norm(np.diff(walks, axis=1), axis=2)
+    lengths = steps.sum(axis=1)
+    return np.divide(steps.max(axis=1), lengths, out=np.zeros_like(lengths), where=lengths > 0)
 
 
 def check_images(images: np.ndarray) -> None:

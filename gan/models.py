@@ -11,9 +11,10 @@ import itertools
 from collections.abc import Callable
 
 import keras
+import numpy as np
 from keras import layers, ops
 
-from gan.latent import CODE_LAYER
+from gan.latent import CODE_LAYER, CODE_SCALE
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -32,12 +33,14 @@ def make(layer_class, *args, **kwargs):
     return layer_class(*args, **kwargs)
 
 
-def _noise_input(latent_dim: int, conditional: bool, digit_code: int = 0):
+def _noise_input(
+    latent_dim: int, conditional: bool, digit_code: int = 0, code_temperature: float = 0.0
+):
     """Generator inputs and the tensor the body starts from: noise, noise ++ one-hot label,
-    or with `digit_code` the noise whose first `digit_code` values became a one-hot code."""
+    or with `digit_code` the noise whose first `digit_code` values became a digit code."""
     noise = keras.Input((latent_dim,), name="noise")
     if digit_code:
-        return noise, _categorical_code(noise, digit_code)
+        return noise, _categorical_code(noise, digit_code, code_temperature)
     if not conditional:
         return noise, noise
     label = keras.Input((), dtype="int32", name="digit")
@@ -47,12 +50,21 @@ def _noise_input(latent_dim: int, conditional: bool, digit_code: int = 0):
     return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
 
 
-def _categorical_code(noise, size: int):
+def _categorical_code(noise, size: int, temperature: float = 0.0):
     """InfoGAN's categorical code drawn from Gaussian noise: the position of the largest of
     the first `size` values, one-hot, followed by the remaining values. The argmax of i.i.d.
-    normals is uniform over the `size` codes, so the input stays plain N(0, I) noise."""
+    normals is uniform over the `size` codes, so the input stays plain N(0, I) noise.
+
+    With a `temperature` the code is the softmax of those values at that temperature instead:
+    the same digit wins, but the code slides from one digit to the next as the values cross,
+    so a walk through the noise morphs instead of switching digits from one frame to the next.
+    """
     head, rest = ops.split(noise, [size], axis=-1)  # one op each, so names cannot collide
-    code = ops.one_hot(ops.argmax(head, axis=-1), size)
+    if temperature:
+        scaled = make(layers.Rescaling, 1.0 / temperature, name=CODE_SCALE)(head)
+        code = make(layers.Softmax, name="soft_code")(scaled)
+    else:
+        code = ops.one_hot(ops.argmax(head, axis=-1), size)
     return make(layers.Concatenate, name=CODE_LAYER)([code, rest])
 
 
@@ -83,11 +95,16 @@ def _head(features, one_hot, activation: str | None, digit_head: bool = False):
 
 
 def _slim_generator(
-    latent_dim: int, conditional: bool, channels: int, mapping: tuple = (), digit_code: int = 0
+    latent_dim: int,
+    conditional: bool,
+    channels: int,
+    mapping: tuple = (),
+    digit_code: int = 0,
+    code_temperature: float = 0.0,
 ):
     """(Dense `mapping` units ->) Dense 7x7xC -> 14x14x(C/2) -> 28x28x1 tanh, each hidden
     layer followed by BatchNorm and LeakyReLU 0.2."""
-    inputs, x = _noise_input(latent_dim, conditional, digit_code)
+    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature)
     for units in (*mapping, 7 * 7 * channels):
         x = make(layers.Dense, units, use_bias=False)(x)
         x = make(layers.BatchNormalization)(x)
@@ -110,10 +127,70 @@ def _slim_discriminator(conditional: bool, width: int, digit_head: bool = False)
     return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
 
 
-def fast_generator(latent_dim: int, conditional: bool = False, digit_code: int = 0) -> keras.Model:
+def principal_basis(images, k: int, data_range: str, sample: int = 10_000):
+    """The training digits' mean image `(784,)` and top-`k` principal components `(k, 784)`,
+    each scaled by its standard deviation, in the preset's data range. From an evenly spread
+    `sample` of the images: a fraction of a second."""
+    import numpy as np
+
+    from gan.data import scale
+
+    pick = np.linspace(0, len(images) - 1, min(sample, len(images))).astype(int)
+    flat = scale(images[pick], data_range).reshape(len(pick), -1).astype(np.float64)
+    mean = flat.mean(axis=0)
+    variances, axes = np.linalg.eigh(np.cov(flat - mean, rowvar=False))
+    order = np.argsort(variances)[::-1][:k]
+    spread = np.sqrt(np.clip(variances[order], 1e-12, None))
+    return mean.astype(np.float32), (axes[:, order].T * spread[:, None]).astype(np.float32)
+
+
+def _frozen_dense(x, kernel, bias, name: str):
+    """A Dense layer with fixed weights (not trained, saved with the model)."""
+    layer = make(layers.Dense, kernel.shape[1], trainable=False, name=name)
+    y = layer(x)
+    layer.set_weights([kernel, bias])
+    return y
+
+
+def principal_generator(latent_dim: int, conditional: bool = False, basis=None) -> keras.Model:
+    """An MLP (Dense 256 x2, LeakyReLU 0.2) that picks the weights of the data's principal
+    components: `basis` = (mean, components) from `principal_basis`; the image is the mean
+    plus the weighted components (a fixed layer), so every output is a smooth stroke image."""
+    mean, components = basis
+    inputs, x = _noise_input(latent_dim, conditional)
+    for _ in range(2):
+        x = make(layers.LeakyReLU, 0.2)(make(layers.Dense, 256)(x))
+    weights = make(layers.Dense, len(components), name="component_weights")(x)
+    image = _frozen_dense(weights, components, mean, "principal_components")
+    return keras.Model(inputs, make(layers.Reshape, IMAGE_SHAPE)(image), name="generator")
+
+
+def principal_discriminator(
+    conditional: bool = False, digit_head: bool = False, basis=None, width: int = 16
+) -> keras.Model:
+    """The slim discriminator looking through a fixed lens: each image is first projected
+    onto the principal components' span (what G can draw), so D judges strokes, not the fine
+    detail no generated image can have. Convs of `width` and 2 x `width` filters."""
+    mean, components = basis
+    inputs, image, one_hot = _image_input(conditional)
+    gram = components @ components.T  # components are scaled: project with their pseudo-inverse
+    encoder = (components.T @ np.linalg.inv(gram)).astype(np.float32)
+    x = make(layers.Flatten)(image)
+    x = _frozen_dense(x, encoder, (-mean @ encoder).astype(np.float32), "to_components")
+    x = _frozen_dense(x, components, mean, "from_components")
+    x = make(layers.Reshape, IMAGE_SHAPE)(x)
+    for filters in (width, 2 * width):
+        x = make(layers.Conv2D, filters, 4, strides=2, padding="same")(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
+
+
+def fast_generator(
+    latent_dim: int, conditional: bool = False, digit_code: int = 0, code_temperature: float = 0.0
+) -> keras.Model:
     """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh (optionally from a
     categorical code, see `_categorical_code`)."""
-    return _slim_generator(latent_dim, conditional, 64, digit_code=digit_code)
+    return _slim_generator(latent_dim, conditional, 64, (), digit_code, code_temperature)
 
 
 def fast_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
@@ -257,24 +334,51 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
         conv_sigmoid_discriminator,
         upsampling_generator,
         deep_conv_discriminator,
+        principal_generator,
+        principal_discriminator,
     )
 }
 
 
-def build_pair(preset: Preset, latent_dim: int) -> tuple[keras.Model, keras.Model]:
-    """The preset's (generator, discriminator), freshly initialised."""
-    code = {"digit_code": preset.digit_code} if preset.digit_code else {}
-    generator = BUILDERS[preset.generator](latent_dim, preset.conditional, **code)
-    options = {"digit_head": True} if preset.digit_head else {}
-    discriminator = BUILDERS[preset.discriminator](preset.conditional, **options)
+def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Model, keras.Model]:
+    """The preset's (generator, discriminator), freshly initialised; `images` (the training
+    digits, uint8) are needed by presets that work in the span of their principal components."""
+    g_options, d_options = {}, {}
+    if preset.digit_code:
+        g_options = {"digit_code": preset.digit_code, "code_temperature": preset.code_temperature}
+    if preset.digit_head:
+        d_options["digit_head"] = True
+    if preset.d_width:
+        d_options["width"] = preset.d_width
+    if preset.principal_components:
+        basis = principal_basis(images, preset.principal_components, preset.data_range)
+        g_options["basis"] = d_options["basis"] = basis
+    generator = BUILDERS[preset.generator](latent_dim, preset.conditional, **g_options)
+    discriminator = BUILDERS[preset.discriminator](preset.d_takes_label, **d_options)
     return generator, discriminator
+
+
+def digit_mixer(generator: keras.Model) -> keras.Model | None:
+    """The generator with its digit as a mix `(n, 10)` instead of one digit: it takes
+    [noise, mix] where the digit enters as a one-hot (a conditional G's label, or a coded G's
+    code), so a 3 can become an 8 in small steps. None if no digit can be asked for."""
+    from gan.latent import digit_code_of, is_conditional
+
+    if is_conditional(generator):
+        try:
+            digit = generator.get_layer("digit_one_hot").output
+        except ValueError:  # a conditional G not built by this project
+            return None
+    elif digit_code_of(generator):
+        digit = generator.get_layer(CODE_LAYER).input[0]
+    else:
+        return None
+    return keras.Model([generator.inputs[0], digit], generator.outputs[0], name="digit_mixer")
 
 
 def latent_directions(generator: keras.Model, k: int = 6, n: int = 512, seed: int = 0):
     """GANSpace-style directions `(k, latent_dim)`: principal axes of the first Dense layer's
     activations over `n` random latents, mapped back to latent space (unit vectors)."""
-    import numpy as np
-
     from gan.latent import latent_dim_of, principal_directions, sample_noise
 
     noise = sample_noise(n, latent_dim_of(generator), seed)

@@ -37,7 +37,16 @@ class Preset:
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
-    digit_code: int = 0  # G turns its first N noise values into a one-hot code (0: off)
+    digit_code: int = 0  # G turns its first N noise values into a digit code (0: off)
+    code_temperature: float = 0.0  # > 0: the code is their softmax at this temperature; 0: one-hot
+    principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
+    d_width: int = 0  # the discriminator's filter count, for builders that take one (0: theirs)
+
+    @property
+    def d_takes_label(self) -> bool:
+        """A conditional D gets the label as an input, unless its digit head checks the digit
+        (AC-GAN: D itself is unconditional)."""
+        return self.conditional and not self.digit_head
 
 
 FAST = Preset(
@@ -95,6 +104,38 @@ PRESETS: dict[str, Preset] = {
             grid=10,
             digit_head=1.0,
             digit_code=10,
+            ema=0.999,
+        ),
+        replace(
+            FAST,
+            name="quick-digits",
+            summary="Digits in 30 s on a laptop CPU: G draws with the data's 64 principal "
+            "components, D judges through the same lens and names the digit.",
+            source="this project; a conditional GAN whose G outputs principal-component "
+            "weights (computed from the training digits at the start, no labels) and whose D "
+            "also learns the digits from the labels (AC-GAN, Odena et al. 2017)",
+            generator="principal_generator",
+            discriminator="principal_discriminator",
+            lr_g=1e-3,
+            lr_d=1e-3,
+            grid=10,
+            conditional=True,
+            digit_head=1.0,
+            ema=0.99,
+            principal_components=64,
+        ),
+        replace(
+            FAST,
+            name="smooth-digits",
+            summary="Like coded-digits, but the code is a softmax of the first 10 noise values: "
+            "walks through the noise morph from digit to digit instead of switching.",
+            source="this project; AC-GAN (Odena et al. 2017) with a relaxed (softmax) "
+            "categorical code drawn from Gaussian noise; D's digit head is trained on the labels "
+            "and asked to read the code's digit mix on fakes",
+            grid=10,
+            digit_head=1.0,
+            digit_code=10,
+            code_temperature=0.15,
             ema=0.999,
         ),
         Preset(

@@ -260,7 +260,7 @@ class Trainer:
         data = _prepared_data(config, data)
         from gan.models import build_pair
 
-        generator, discriminator = build_pair(config.recipe, config.latent_dim)
+        generator, discriminator = build_pair(config.recipe, config.latent_dim, data.images)
         return cls(config, data, generator, discriminator)
 
     @classmethod
@@ -319,20 +319,17 @@ class Trainer:
         def bce(target, score):
             return ops.mean(keras.losses.binary_crossentropy(target, score, from_logits))
 
-        def cond(x, labels):
-            return [x, labels] if recipe.conditional else x
-
         def judge(x, labels):
             """D's score, and its digit logits (None without a digit head)."""
-            out = discriminator(cond(x, labels), training=True)
+            out = discriminator([x, labels] if recipe.d_takes_label else x, training=True)
             return (out[0], out[1]) if recipe.digit_head else (out, None)
 
         def noise():
             z = keras.random.normal((n, latent_dim), seed=self.noise_seed)
-            if recipe.digit_code:  # the digit G was asked for is the code inside its noise
-                return z, ops.argmax(z[:, : recipe.digit_code], axis=-1)
+            if recipe.digit_code:  # the digit(s) G was asked for: the code inside its noise
+                return z, code_targets(z[:, : recipe.digit_code], recipe.code_temperature)
             fake_digits = keras.random.randint((n,), 0, 10, seed=self.noise_seed, dtype="int32")
-            return cond(z, fake_digits), fake_digits
+            return ([z, fake_digits] if recipe.conditional else z), fake_digits
 
         def d_losses(real_score, real_logits, fake_score):
             loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
@@ -342,7 +339,9 @@ class Trainer:
             loss = bce(ops.ones_like(fake_score), fake_score)
             if fake_logits is None:
                 return loss
-            if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit
+            if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit(s)
+                return loss + recipe.digit_head * code_fit(fake_logits, fake_digits)
+            if recipe.conditional:  # AC-GAN: ... and the digit G was asked to draw
                 return loss + recipe.digit_head * digit_fit(fake_logits, fake_digits)
             return loss + recipe.digit_head * digit_spread(fake_logits)
 
@@ -682,6 +681,24 @@ def digit_fit(logits, digits):
     return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
 
 
+def code_targets(head, temperature: float):
+    """What a digit code `(n, size)` asks for, as a distribution over digits: the one-hot
+    largest value, or the soft code at `temperature` (as G's code layer computes it)."""
+    from keras import ops
+
+    if temperature:
+        return ops.softmax(head / temperature)
+    return ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
+
+
+def code_fit(logits, targets):
+    """D's digit head on fakes: cross-entropy against the code's digit distribution."""
+    import keras
+    from keras import ops
+
+    return ops.mean(keras.losses.categorical_crossentropy(targets, logits, from_logits=True))
+
+
 def digit_spread(logits):
     """Low when each fake is one clear digit and the batch covers all digits evenly: the mean
     per-image entropy plus how far the batch's digit mix falls short of uniform (both >= 0)."""
@@ -761,7 +778,7 @@ class Snapshot:
     end: EndEvent | None
     queue_position: int = 0
     quality: dict[str, list[float]] = field(default_factory=dict)  # step -> metric curves
-    collapse_warning: str | None = None
+    latest_quality: Any = None  # the latest gan.metrics.Quality
 
     @property
     def progress(self) -> float:
@@ -810,7 +827,7 @@ class BackgroundRun(Callback):
         self._grid: np.ndarray | None = None
         self._end: EndEvent | None = None
         self._quality: dict[str, list[float]] = defaultdict(list)
-        self._collapse_warning: str | None = None
+        self._latest_quality = None
         self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
 
     def start(self) -> BackgroundRun:
@@ -866,7 +883,7 @@ class BackgroundRun(Callback):
             self._quality["step"].append(event.step)
             for name in ("recognizability", "smallest_share", "frechet_distance", "frechet_floor"):
                 self._quality[name].append(getattr(quality, name))
-            self._collapse_warning = quality.collapse_warning
+            self._latest_quality = quality
 
     def on_end(self, event: EndEvent) -> None:
         with self._lock:
@@ -914,7 +931,7 @@ class BackgroundRun(Callback):
                 self._end,
                 position,
                 {k: v[:] for k, v in self._quality.items()},
-                self._collapse_warning,
+                self._latest_quality,
             )
 
     def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:

@@ -91,6 +91,24 @@ def test_interpolate_writes_a_gif_with_k_frames(trained_run, tmp_path):
     assert Image.open(out).n_frames == 7
 
 
+def test_interpolate_morphs_one_digit_into_another(tmp_path):
+    from gan.metrics import MODELS, load_classifier, read_digits
+
+    out = tmp_path / "morph.gif"
+    model = MODELS / "conditional_generator.keras"
+    assert (
+        run_cli("interpolate", "--model", model, "--morph", 3, 8, "--steps", 9, "--out", out) == 0
+    )
+    gif = Image.open(out)
+    frames = []
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        small = gif.convert("L").resize((28, 28), Image.NEAREST)
+        frames.append(np.asarray(small, np.float32)[..., None] / 255.0)
+    digits, _ = read_digits(load_classifier(), np.stack(frames))
+    assert len(frames) == 9 and digits[0] == 3 and digits[-1] == 8
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -114,6 +132,14 @@ def test_interpolate_writes_a_gif_with_k_frames(trained_run, tmp_path):
         (
             ["interpolate", "--model", "{model}", "--method", "cubic", "--out", "{out}/x.gif"],
             "invalid choice",
+        ),
+        (
+            ["interpolate", "--model", "{model}", "--morph", "3", "8", "--out", "{out}/x.gif"],
+            "--morph needs a generator that can be asked for a digit",
+        ),
+        (
+            ["interpolate", "--model", "{model}", "--morph", "3", "12", "--out", "{out}/x.gif"],
+            "--morph must be a whole number from 0 to 9",
         ),
     ],
 )

@@ -5,7 +5,7 @@ import pytest
 
 from gan.cli import main
 from gan.config import ConfigError
-from gan.metrics import Judge, frechet_distance, pixel_diversity
+from gan.metrics import Judge, frechet_distance, largest_step_shares, pixel_diversity
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,14 @@ def test_real_digits_score_high_and_at_the_floor(judge, real):
     assert quality.collapse_warning is None
 
 
-def test_noise_scores_low(judge):
+def test_noise_scores_low_and_is_too_early_to_call_collapsed(judge):
     noise = np.random.default_rng(0).random((500, 28, 28, 1)).astype(np.float32)
     quality = judge.evaluate(noise)
     assert quality.recognizability < 0.3
     assert quality.frechet_distance > 20 * quality.frechet_floor
+    assert quality.missing_digits  # blobs get arbitrary labels: some digits never come up...
+    assert quality.too_early and quality.collapse_warning is None  # ...which is not collapse
+    assert quality.coverage_note.startswith("Too early to tell which digits G covers")
 
 
 def test_a_collapsed_set_gets_a_coverage_warning(judge, real):
@@ -71,6 +74,43 @@ def test_frechet_distance_basics():
     assert pixel_diversity(np.ones((10, 28, 28, 1))) == 0.0
 
 
+def digit_stamps(mnist, latent_dim: int = 16, code: bool = False):
+    """A Keras generator built from ten real digits: with `code`, it draws the digit whose
+    coordinate among z[0..9] is largest (an argmax: a step function of z); without, a linear
+    blend of the ten digits weighted by z[0..9] (a linear map of z)."""
+    import keras
+    from keras import layers, ops
+
+    stamps = np.stack([mnist.images[mnist.labels == d][0] for d in range(10)]) / 255.0
+    z = keras.Input((latent_dim,))
+    head = ops.split(z, [10], axis=-1)[0]
+    weights = ops.one_hot(ops.argmax(head, axis=-1), 10) if code else head
+    draw = layers.Dense(784, use_bias=False, trainable=False)
+    flat = draw(weights)
+    # the linear one draws in [-1, 1] around grey, so its frames are not clipped flat
+    draw.set_weights([(stamps.reshape(10, 784) * (2.0 if code else 0.3)).astype(np.float32)])
+    bias = -1.0 if code else 0.0
+    image = layers.Reshape((28, 28, 1))(layers.Rescaling(1.0, offset=bias)(flat))
+    return keras.Model(z, layers.Activation("tanh")(image))
+
+
+def test_walks_through_an_argmax_snap_and_through_a_linear_map_do_not(judge, mnist):
+    snapping = judge.path_smoothness(digit_stamps(mnist, code=True), paths=60, frames=32)
+    assert snapping.snaps > 0.5 and snapping.largest_step_median > 0.25
+    assert snapping.digit_changes > 0.5  # the paths do go from one digit to another
+    linear = judge.path_smoothness(digit_stamps(mnist), paths=60, frames=32)
+    assert linear.snaps == 0.0 and linear.largest_step_p90 < 0.07
+    assert linear.paths == 60 and linear.frames == 32 and linear.perceptual_path_length > 0
+
+
+def test_largest_step_share_of_even_and_of_still_walks():
+    even = np.linspace(0.0, 1.0, 11)[None, :, None] * np.ones((1, 1, 4))
+    assert largest_step_shares(even)[0] == pytest.approx(0.1)
+    jump = np.concatenate([np.zeros((1, 5, 4)), np.ones((1, 5, 4))], axis=1)
+    assert largest_step_shares(jump)[0] == pytest.approx(1.0)
+    assert largest_step_shares(np.ones((1, 8, 4)))[0] == 0.0  # an image that never changes
+
+
 def test_evaluate_cli_prints_metrics_and_json(trained_run, conditional_generator, capsys):
     assert (
         main(["evaluate", "--model", str(trained_run / "generator.keras"), "-n", "200", "--json"])
@@ -80,6 +120,8 @@ def test_evaluate_cli_prints_metrics_and_json(trained_run, conditional_generator
     assert out[1].startswith("recognizable (classifier confidence >= 0.9): ")
     record = json.loads(out[-1])
     assert record["n"] == 200 and len(record["class_shares"]) == 10
+    assert record["smoothness"]["paths"] == 200 and 0 <= record["smoothness"]["snaps"] <= 1
+    assert any(line.startswith("snaps (one step >= 25% of the walk): ") for line in out)
     assert main(["evaluate", "--model", str(conditional_generator), "-n", "200"]) == 0
     assert "asked digit recognized: " in capsys.readouterr().out
     assert main(["evaluate", "--model", str(trained_run / "generator.keras"), "-n", "5"]) == 2

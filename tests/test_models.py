@@ -108,3 +108,23 @@ def test_the_digit_code_is_the_largest_of_the_first_ten_noise_values(tmp_path):
     np.testing.assert_allclose(
         render(loaded, noise, asked), render(loaded, with_digit_code(noise, asked, 10)), atol=1e-6
     )
+
+
+SWEEP_STEP_SHARE = 0.1  # the explorer's promise: no slider step is 10 % of the sweep's change
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_explorer_direction_sliders_morph_the_default_generator(seed):
+    """Each direction slider of the explorer, moved across its range in its own steps, on the
+    default model: no single step changes the image by SWEEP_STEP_SHARE of the whole sweep."""
+    from gan.io import directions_path, load_generator
+    from gan.latent import direction_sweep, latent_dim_of
+    from gan.metrics import MODELS, largest_step_shares
+
+    path = MODELS / "generator.keras"
+    generator = load_generator(path)
+    start = sample_noise(1, latent_dim_of(generator), seed)[0]  # the explorer's seed box
+    for direction in np.load(directions_path(path)):
+        images = render(generator, direction_sweep(start, direction))
+        share = largest_step_shares(images.reshape(1, len(images), -1))[0]
+        assert share < SWEEP_STEP_SHARE, (seed, share)
