@@ -7,11 +7,19 @@ import time
 import numpy as np
 import streamlit as st
 
-from gan.latent import digit_code_of, latent_dim_of, render, sample_noise
+from gan.latent import (
+    DIRECTION_LIMIT,
+    DIRECTION_STEP,
+    digit_code_of,
+    latent_dim_of,
+    render,
+    sample_noise,
+)
 from pages.common.charts import show_image
 from pages.common.pickers import chosen_generator, digit_picker
-from pages.common.resources import directions_for, tensorflow_warmup
+from pages.common.resources import app_navigation, directions_for, tensorflow_warmup
 
+app_navigation()
 tensorflow_warmup()
 st.title("Latent explorer")
 st.caption(
@@ -50,7 +58,12 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
         )
         for index, direction in enumerate(directions):
             amount = st.slider(
-                f"Direction {index + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{index}-{seed}"
+                f"Direction {index + 1}",
+                -DIRECTION_LIMIT,
+                DIRECTION_LIMIT,
+                0.0,
+                DIRECTION_STEP,
+                key=f"dir-{index}-{seed}",
             )
             z = z + amount * direction
         st.subheader("Coordinates")

@@ -8,12 +8,14 @@ import streamlit as st
 from pages.common.charts import show_image
 from pages.common.resources import (
     PRETRAINED,
+    app_navigation,
     pretrained_generator,
     tensorflow_ready,
     tensorflow_warmup,
     training_data,
 )
 
+app_navigation()
 tensorflow_warmup()
 st.title("MNIST GAN Studio")
 st.markdown(

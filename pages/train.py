@@ -10,11 +10,12 @@ from gan.config import ConfigError
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, show_image
 from pages.common.forms import config_form
-from pages.common.resources import tensorflow_ready, tensorflow_warmup
+from pages.common.resources import app_navigation, tensorflow_ready, tensorflow_warmup
 from pages.common.runs import archive_if_ended, current_run, finished_runs, start_run
 
 CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
 
+app_navigation()
 tensorflow_warmup()
 st.title("Train a GAN")
 
@@ -81,8 +82,11 @@ def quality_view(snap) -> None:
     quality = snap.quality
     if not quality.get("step"):
         return
-    if snap.collapse_warning:
-        st.warning(snap.collapse_warning)
+    latest = snap.latest_quality
+    if latest.collapse_warning:
+        st.warning(latest.collapse_warning)
+    elif latest.coverage_note:
+        st.info(latest.coverage_note)
     left, right = st.columns(2)
     left.plotly_chart(
         live_figure(

@@ -152,3 +152,18 @@ def test_interpolation_page_shows_the_strip(server, page):
     page.get_by_text("frames by slerp").wait_for()
     page.get_by_role("button", name="Download GIF").wait_for()
     page.screenshot(path=str(ARTIFACTS / "interpolate.png"), full_page=True)
+
+
+def test_interpolation_morphs_a_3_into_an_8(server, page):
+    page.goto(f"{server}/interpolate")
+    page.get_by_text("frames by slerp").wait_for()
+    page.get_by_text("From one digit to another").click()
+    page.get_by_text("A 3 becomes an 8 in 12 frames").wait_for()
+    captions = page.locator("[data-testid='stImageCaption']")
+    page.wait_for_function(
+        "document.querySelectorAll(\"[data-testid='stImageCaption']\").length >= 13"
+    )
+    read = [text.split(" · ")[0] for text in captions.all_inner_texts()[:12]]
+    assert read[0] == "3" and read[-1] == "8", read
+    page.get_by_role("button", name="Download GIF").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "morph.png"), full_page=True)

@@ -171,17 +171,49 @@ def test_explorer_asks_the_default_model_for_a_digit_through_its_code():
     assert not any("digit code" in caption.value for caption in app.caption)
 
 
-def test_interpolation_produces_k_frames():
+def frame_captions(app: AppTest) -> list[str]:
+    """What is written under each frame of the Interpolate strip (the GIF is the last image)."""
+    return [picture(app, i).caption for i in range(len(app.get("image")) - 1)]
+
+
+def test_interpolation_produces_k_frames_each_with_the_digit_the_classifier_reads():
     app = page("interpolate").run()
     assert not app.exception, app.exception
     app.slider(key="frames").set_value(5).run()
-    assert "5 frames by slerp" in picture(app).caption
+    assert any("5 frames by slerp" in h.value for h in app.subheader)
+    captions = frame_captions(app)
+    assert len(captions) == 5
+    for caption in captions:  # "3 · 99%": a digit and a confidence
+        digit, confidence = caption.split(" · ")
+        assert digit in "0123456789" and 0 <= int(confidence.rstrip("%")) <= 100
     assert any(b.label == "Download GIF" for b in app.get("download_button"))
 
 
-def upload(path: Path) -> AppTest:
-    """The explorer with `path` uploaded as the generator."""
-    app = page("explore").run()
+@pytest.mark.parametrize("model", ["generator.keras", "conditional_generator.keras"])
+def test_interpolation_morphs_one_digit_into_another(model):
+    app = page("interpolate").run()
+    choice = next(o for o in app.selectbox(key="generator_choice").options if model in o)
+    app.selectbox(key="generator_choice").set_value(choice).run()
+    app.radio(key="walk").set_value("From one digit to another").run()
+    assert app.selectbox(key="start_digit").value == 3
+    assert app.selectbox(key="end_digit").value == 8
+    app.slider(key="frames").set_value(8).run()
+    assert not app.exception, app.exception
+    assert any("A 3 becomes an 8 in 8 frames" in h.value for h in app.subheader)
+    read = [caption.split(" · ")[0] for caption in frame_captions(app)]
+    assert read[0] == "3" and read[-1] == "8", read
+    assert any(b.label == "Download GIF" for b in app.get("download_button"))
+
+
+def test_a_generator_that_cannot_take_a_digit_walks_between_points_only(trained_run):
+    app = upload(trained_run / "generator.keras", "interpolate")
+    assert not app.exception and not errors(app)
+    assert app.radio(key="walk").disabled
+
+
+def upload(path: Path, name: str = "explore") -> AppTest:
+    """A page (the explorer) with `path` uploaded as the generator."""
+    app = page(name).run()
     app.selectbox(key="generator_choice").set_value(UPLOAD).run()
     app.file_uploader(key="upload").set_value(
         (path.name, path.read_bytes(), "application/octet-stream")

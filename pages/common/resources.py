@@ -22,6 +22,22 @@ PRETRAINED = {
 }
 
 
+def app_navigation() -> None:
+    """Call first on every page: make a deep link work as a fresh server's first request.
+
+    Streamlit decides once per process, at its first session, whether the app uses the legacy
+    pages-folder navigation: if `pages/` exists it does, until some run calls `st.navigation`.
+    So when a fresh server's first request is `/explore`, Streamlit runs pages/explore.py on
+    its own, under a sidebar of file names. This switches the process to `st.navigation` and
+    reruns: the entry script then draws the real navigation and runs the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def keep_keras_state() -> None:
     """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
 
@@ -135,6 +151,36 @@ def directions_for(path: str, k: int = 6) -> np.ndarray:
     from gan.models import latent_directions
 
     return latent_directions(load_any(path), k)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _mixer(path: str, mtime: float):
+    from gan.models import digit_mixer
+
+    return digit_mixer(load_any(path))
+
+
+def digit_mixer_for(path: str):
+    """The generator at `path` taking a digit mix (see `gan.models.digit_mixer`); None if it
+    cannot be asked for a digit. Built once per file version: a new model costs a trace."""
+    return _mixer(path, os.path.getmtime(path))
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier…")
+def digit_classifier():
+    """The metrics' classifier (models/classifier.keras), shared read-only; None if missing."""
+    from gan.metrics import CLASSIFIER, load_classifier
+
+    return load_classifier() if CLASSIFIER.is_file() else None
+
+
+def read_digits(images: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The digit the classifier reads in each image `(n, 28, 28, 1)` in [0, 1], and its
+    confidence; None without a classifier."""
+    from gan.metrics import read_digits as read
+
+    classifier = digit_classifier()
+    return None if classifier is None else read(classifier, images)
 
 
 def load_any(path: str):
