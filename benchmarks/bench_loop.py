@@ -19,7 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import describe  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
-from gan.trainer import BackgroundRun, Callback, Control, Trainer  # noqa: E402
+from gan.control import Control  # noqa: E402
+from gan.events import Callback  # noqa: E402
+from gan.runs import BackgroundRun  # noqa: E402
+from gan.trainer import Trainer  # noqa: E402
 
 
 def bare_loop(trainer: Trainer, steps: int) -> float:

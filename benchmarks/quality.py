@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
-from gan.presets import PRESETS  # noqa: E402
-from gan.trainer import Callback, Control, Trainer  # noqa: E402
+from gan.control import Control  # noqa: E402
+from gan.events import Callback  # noqa: E402
+from gan.presets import PRESETS, Preset  # noqa: E402
+from gan.trainer import Trainer  # noqa: E402
 
 SAMPLES = 1000
 SHIPPED = ("models/generator.keras", "models/conditional_generator.keras")
@@ -66,7 +68,8 @@ class Scorer(Callback):
         from gan.metrics import Judge
 
         self.judge = self.judge or Judge()
-        quality = self.judge.evaluate_generator(self.trainer.generator, SAMPLES, seed=0)
+        generator = self.trainer.output_generator  # what the grid shows and the run saves
+        quality = self.judge.evaluate_generator(generator, SAMPLES, seed=0)
         config = self.trainer.config
         self.rows.append(
             Row(
@@ -86,11 +89,19 @@ class Scorer(Callback):
             self.control.stop("all budgets scored")
 
 
-def measure(preset: str, seed: int, budgets: list[float], xla: bool = False) -> list[Row]:
-    """Train `preset` until the last budget, scoring at each one (run in a fresh process)."""
+def measure(
+    preset: str, seed: int, budgets: list[float], xla: bool = False, recipe: Preset | None = None
+) -> list[Row]:
+    """Train `preset` (or a variant `recipe` of it) until the last budget, scoring at each one
+    (run in a fresh process)."""
     started = time.monotonic()
-    config = RunConfig.create(preset, epochs=1000, seed=seed, xla=xla)
-    trainer = Trainer.create(config)
+    settings = (
+        {}
+        if recipe is None
+        else {"batch_size": recipe.batch_size, "lr_g": recipe.lr_g, "lr_d": recipe.lr_d}
+    )
+    config = RunConfig.create(preset, epochs=1000, seed=seed, xla=xla, **settings)
+    trainer = Trainer.create(config, recipe=recipe)
     control = Control()
     scorer = Scorer(trainer, control, budgets, started)
     end = trainer.run([scorer], control, started)

@@ -6,7 +6,8 @@ CPU first and the training takes what is left. `run_in_child` is called on the p
 thread: it starts the child, mirrors the parent's `Control` to it (pause, resume, stop,
 submitted work) and hands the child's events to the parent's callbacks. The child runs the
 same `train()` as the CLI. If the child dies, the run ends as "error"; its files are whole,
-because every write in the run folder is atomic.
+because every write in the run folder is atomic. If the parent dies, the child stops its run
+(saving a checkpoint) and exits.
 """
 
 from __future__ import annotations
@@ -16,30 +17,32 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from gan.config import RunConfig
+from gan.control import Control, RunEndedError
 from gan.data import Dataset
+from gan.events import Callback, Emitter, EndEvent
+from gan.trainer import train
 
 POLL_S = 0.05  # how often the parent passes on commands while no event arrives
+PARENT_GONE = "the app that started this training went away"
 
 
 def run_in_child(
     config: RunConfig,
     data: Dataset | None,
-    control,
-    callbacks: Iterable,
+    control: Control,
+    callbacks: Iterable[Callback],
     nice: int = 0,
 ) -> None:
     """Train `config` in a fresh process; returns once the child has ended."""
-    from gan.trainer import _Emitter
-
-    emit = _Emitter(list(callbacks))
-    process, conn = _take_child(nice)
+    emit = Emitter(callbacks)
+    process, conn = spares.take(nice)
     link = _ParentLink(conn, control)
     try:
         conn.send((config, data))
@@ -64,43 +67,71 @@ def run_in_child(
         if process.poll() is None:
             process.kill()
             process.wait()
-        if _keep_spare:
-            prestart(nice)  # now, not at the start: its import would slow this run's start
+        spares.replace(nice)  # now, not at the start: its import would slow this run's start
 
 
-_spare: tuple[subprocess.Popen, Connection, int] | None = None  # (process, pipe, nice)
-_spare_lock = threading.Lock()
-_keep_spare = False  # set by the first prestart()
+class SpareChild:
+    """At most one child kept ready, TensorFlow already imported, for the next run.
+
+    Off until `prestart()`; from then on every run that ends starts a new spare (one idle
+    process, a few hundred MB, in exchange for TensorFlow's 4-8 s import on every Train).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: tuple[subprocess.Popen, Connection, int] | None = None  # (process, pipe, nice)
+        self.enabled = False
+
+    @property
+    def pid(self) -> int | None:
+        """The waiting spare's process id, if there is one."""
+        with self._lock:
+            return None if self._ready is None else self._ready[0].pid
+
+    def prestart(self, nice: int = 0) -> None:
+        """Keep one child ready at priority `nice` from now on; start it now."""
+        self.enabled = True
+        with self._lock:
+            ready = self._ready
+            if ready is not None and ready[0].poll() is None and ready[2] == nice:
+                return
+            self._ready = (*_launch(nice), nice)
+        if ready is not None:
+            ready[1].close()  # a spare that reads end-of-file exits
+
+    def replace(self, nice: int) -> None:
+        """After a run: start the next spare, if spares are on."""
+        if self.enabled:
+            self.prestart(nice)
+
+    def take(self, nice: int) -> tuple[subprocess.Popen, Connection]:
+        """The spare child if one is ready at this priority, else a new one."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is None:
+            return _launch(nice)
+        process, conn, ready_nice = ready
+        if process.poll() is None and ready_nice == nice:
+            return process, conn
+        conn.close()
+        return _launch(nice)
+
+    def discard(self) -> None:
+        """Turn spares off and let the waiting one exit."""
+        self.enabled = False
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is not None:
+            ready[1].close()
+            ready[0].wait(30)
+
+
+spares = SpareChild()
 
 
 def prestart(nice: int = 0) -> None:
-    """Keep one child ready: it imports TensorFlow now, so the next Train starts at once.
-
-    Once called, every run starts a new spare when it ends (one idle process, a few hundred
-    MB, in exchange for TensorFlow's 4-8 s import on every Train).
-    """
-    global _spare, _keep_spare
-    _keep_spare = True
-    with _spare_lock:
-        if _spare is not None and _spare[0].poll() is None and _spare[2] == nice:
-            return
-        old, _spare = _spare, (*_launch(nice), nice)
-    if old is not None:
-        old[1].close()  # a spare that reads end-of-file exits
-
-
-def _take_child(nice: int) -> tuple[subprocess.Popen, Connection]:
-    """The spare child if one is ready at this priority, else a new one."""
-    global _spare
-    with _spare_lock:
-        spare, _spare = _spare, None
-    if spare is None:
-        return _launch(nice)
-    process, conn, spare_nice = spare
-    if process.poll() is None and spare_nice == nice:
-        return process, conn
-    conn.close()
-    return _launch(nice)
+    """Keep one training process ready (see `SpareChild`)."""
+    spares.prestart(nice)
 
 
 def _launch(nice: int) -> tuple[subprocess.Popen, Connection]:
@@ -135,7 +166,7 @@ def _wait(process: subprocess.Popen, timeout: float) -> int | None:
 class _ParentLink:
     """The parent's end of the pipe: commands out, events and task results in."""
 
-    def __init__(self, conn, control) -> None:
+    def __init__(self, conn: Connection, control: Control) -> None:
         self.conn, self.control = conn, control
         self.sent: tuple[bool, bool] = (False, False)  # (paused, stopped) as last sent
         self.pending: dict[int, Future] = {}
@@ -144,7 +175,6 @@ class _ParentLink:
     def pass_on_commands(self) -> None:
         """Send what changed in the parent's control since the last call."""
         control = self.control
-        control.check_idle()
         state = (control.paused, control.stopped)
         if state != self.sent:
             self.conn.send(("control", *state, control.stop_reason))
@@ -177,10 +207,8 @@ class _ParentLink:
         else:
             future.set_exception(value)
 
-    def lost(self, exitcode: int | None):
+    def lost(self, exitcode: int | None) -> EndEvent:
         """The end event of a child that died (killed, out of memory, crashed)."""
-        from gan.trainer import EndEvent
-
         return EndEvent(
             "error",
             f"the training process ended unexpectedly (exit code {exitcode}); every file "
@@ -192,7 +220,7 @@ class _ParentLink:
     def abandon(self) -> None:
         """Fail the tasks the child never answered."""
         for future in self.pending.values():
-            future.set_exception(RuntimeError("the training ended before doing this"))
+            future.set_exception(RunEndedError("the training ended before doing this"))
         self.pending.clear()
 
 
@@ -201,7 +229,6 @@ def child_main(fd: int, nice: int) -> None:
     if nice:
         os.nice(nice)
     import gan.models  # noqa: F401  (TensorFlow and Keras: the slow part, done before any run)
-    from gan.trainer import Control, train
 
     conn = Connection(fd)
     try:
@@ -216,32 +243,47 @@ def child_main(fd: int, nice: int) -> None:
             try:
                 conn.send(message)
             except OSError:
-                control.stop("the app that started this training went away")
+                control.stop(PARENT_GONE)
 
     threading.Thread(
         target=_follow_parent, args=(conn, control, send), name="gan-commands", daemon=True
     ).start()
-    train(config, [_Forward(send)], control, data=data)
+    train(config, [Forward(send)], control, data=data)
     conn.close()
 
 
-class _Forward:
-    """Sends every event to the parent (a `Callback` whose hooks all do the same)."""
+class Forward(Callback):
+    """Sends every event to the parent, as ("event", hook name, event)."""
 
-    def __init__(self, send) -> None:
+    def __init__(self, send: Callable[[tuple], None]) -> None:
         self.send = send
 
-    def __getattr__(self, hook: str):
-        return lambda event: self.send(("event", hook, event))
+    def on_start(self, event) -> None:
+        self.send(("event", "on_start", event))
+
+    def on_step(self, event) -> None:
+        self.send(("event", "on_step", event))
+
+    def on_samples(self, event) -> None:
+        self.send(("event", "on_samples", event))
+
+    def on_epoch(self, event) -> None:
+        self.send(("event", "on_epoch", event))
+
+    def on_quality(self, event) -> None:
+        self.send(("event", "on_quality", event))
+
+    def on_end(self, event) -> None:
+        self.send(("event", "on_end", event))
 
 
-def _follow_parent(conn, control, send) -> None:
+def _follow_parent(conn: Connection, control: Control, send: Callable[[tuple], None]) -> None:
     """Apply the parent's commands to the child's control; stop if the parent goes away."""
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
-            control.stop("the app that started this training went away")
+            control.stop(PARENT_GONE)
             return
         if message[0] == "control":
             _, paused, stopped, reason = message

@@ -6,6 +6,7 @@ Bad arguments print one line on stderr and exit with code 2, writing nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -14,10 +15,26 @@ from pathlib import Path
 
 import numpy as np
 
+from gan import io
 from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
-from gan.metrics import SNAP_SHARE
+from gan.control import Control
+from gan.events import Callback
+from gan.io import load_generator
+from gan.latent import (
+    digit_mixes,
+    interpolate,
+    is_conditional,
+    latent_dim_of,
+    render,
+    render_mixed,
+    sample_noise,
+    takes_digit,
+    tile,
+)
+from gan.metrics import SNAP_SHARE, Judge
 from gan.presets import DEFAULT_PRESET, PRESETS
-from gan.trainer import Callback, Control, Trainer
+from gan.runfolder import GENERATOR, RECORD
+from gan.trainer import Trainer
 
 MAX_SAMPLES = 10_000
 MAX_FRAMES = 500
@@ -135,7 +152,7 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         "xla": args.xla or None,
     }
     if args.resume:
-        if not (out / "run.json").is_file():
+        if not (out / RECORD).is_file():
             raise ConfigError(f"--resume: {out} holds no run (no run.json).")
         trainer = Trainer.resume(  # what a continued run may change, e.g. to anneal
             out,
@@ -149,7 +166,7 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         )
     else:
         config = RunConfig.create(args.preset, dataset=args.dataset, **overrides)
-        if (out / "generator.keras").exists() or (out / "run.json").exists():
+        if (out / GENERATOR).exists() or (out / RECORD).exists():
             raise ConfigError(
                 f"{out} already holds a run; continue it with --resume or choose another --out."
             )
@@ -224,9 +241,6 @@ class ProgressPrinter(Callback):
 
 def _load(args: argparse.Namespace):
     """The generator named by --model, and the digit argument checked against it."""
-    from gan.io import load_generator
-    from gan.latent import takes_digit
-
     generator = load_generator(args.model)
     digit = None if args.digit is None else parse_int("--digit", args.digit, 0, 9)
     if digit is not None and not takes_digit(generator):
@@ -238,9 +252,6 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
-    from gan import io
-    from gan.latent import is_conditional, latent_dim_of, render, sample_noise, tile
-
     n = parse_int("-n", args.n, 1, MAX_SAMPLES)
     seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
     out = Path(args.out)
@@ -263,9 +274,6 @@ def cmd_sample(args: argparse.Namespace, started_at: float) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
-    from gan import io
-    from gan.latent import interpolate, is_conditional, latent_dim_of, render, sample_noise
-
     steps = parse_int("--steps", args.steps, 2, MAX_FRAMES)
     seeds = [
         parse_int(name, value, 0, 2**31 - 1)
@@ -297,7 +305,6 @@ def cmd_interpolate(args: argparse.Namespace, started_at: float) -> int:
 
 def _morph(generator, noise: np.ndarray, digits: list[int], steps: int) -> np.ndarray:
     """Frames `(steps, 28, 28, 1)` in which digits[0] becomes digits[1], the noise held."""
-    from gan.latent import digit_mixes, render_mixed
     from gan.models import digit_mixer
 
     mixer = digit_mixer(generator)
@@ -310,11 +317,6 @@ def _morph(generator, noise: np.ndarray, digits: list[int], steps: int) -> np.nd
 
 
 def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
-    import json
-
-    from gan.io import load_generator
-    from gan.metrics import Judge
-
     n = parse_int("-n", args.n, 100, MAX_SAMPLES)
     seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
     paths = parse_int("--paths", args.paths, 0, MAX_PATHS)
@@ -370,7 +372,6 @@ def describe_smoothness(smoothness) -> list[str]:
 
 
 def cmd_directions(args: argparse.Namespace, started_at: float) -> int:
-    from gan import io
     from gan.models import latent_directions
 
     k = parse_int("-k", args.k, 1, 32)

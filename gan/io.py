@@ -16,6 +16,7 @@ from PIL import Image
 from gan.config import ConfigError
 
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+MODELS = Path(__file__).resolve().parents[1] / "models"  # the shipped models and their cards
 
 
 class ModelFileError(ConfigError):

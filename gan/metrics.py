@@ -20,11 +20,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from gan.config import ConfigError
+from gan.io import MODELS, load_model
+from gan.latent import (
+    code_digits,
+    digit_code_of,
+    interpolate,
+    is_conditional,
+    latent_dim_of,
+    render,
+    sample_noise,
+    slerp,
+)
 
 CONFIDENT = 0.9
 VANISHED_SHARE = 0.01  # a digit below 1% of samples counts as missing
@@ -32,7 +42,6 @@ COVERAGE_NEEDS = 0.5  # which digits G draws is judged once this share is recogn
 SNAP_SHARE = 0.25  # a walk "snaps" when one frame-to-frame step is this much of its length
 PPL_EPSILON = 1e-3  # the small step of the perceptual path length (StyleGAN uses 1e-4)
 FEATURES_LAYER = "features"
-MODELS = Path(__file__).resolve().parents[1] / "models"
 CLASSIFIER = MODELS / "classifier.keras"
 REFERENCE = MODELS / "classifier_reference.npz"
 
@@ -151,8 +160,6 @@ def feature_model(classifier):
 
 def load_classifier(path: str | os.PathLike = CLASSIFIER):
     """The shipped digit classifier: `(n, 28, 28, 1)` in [0, 1] -> 10 probabilities."""
-    from gan.io import load_model
-
     return load_model(path)
 
 
@@ -233,15 +240,6 @@ class Judge:
         """Quality of `n` samples from seeded latents: digits 0-9 in turn if conditional; the
         digit each noise vector's code asks for with a categorical code (the samples stay
         plain draws from the noise, so the class shares are the generator's own)."""
-        from gan.latent import (
-            code_digits,
-            digit_code_of,
-            is_conditional,
-            latent_dim_of,
-            render,
-            sample_noise,
-        )
-
         noise = sample_noise(n, latent_dim_of(generator), seed)
         code = digit_code_of(generator)
         digits = None
@@ -256,8 +254,6 @@ class Judge:
     ) -> Smoothness:
         """Walk `paths` slerp paths of `frames` frames between random latents and measure how
         evenly the images change (a conditional generator keeps one digit per walk)."""
-        from gan.latent import interpolate, is_conditional, latent_dim_of, render
-
         rng = np.random.default_rng(seed)
         ends = rng.standard_normal((paths, 2, latent_dim_of(generator))).astype(np.float32)
         walks = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
@@ -281,8 +277,6 @@ class Judge:
     def _perceptual_path_length(self, generator, ends, digits, rng) -> float:
         """StyleGAN's PPL: squared feature distance between images `PPL_EPSILON` apart on each
         walk, at a random point, over epsilon squared; mean of the 1st-99th percentiles."""
-        from gan.latent import render, slerp
-
         t = rng.uniform(0.0, 1.0 - PPL_EPSILON, len(ends))
         near = np.stack([slerp(a, b, s) for (a, b), s in zip(ends, t, strict=True)])
         far = np.stack([slerp(a, b, s + PPL_EPSILON) for (a, b), s in zip(ends, t, strict=True)])

@@ -14,7 +14,16 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from gan.latent import CODE_LAYER, CODE_SCALE
+from gan.data import scale
+from gan.latent import (
+    CODE_LAYER,
+    CODE_SCALE,
+    digit_code_of,
+    is_conditional,
+    latent_dim_of,
+    principal_directions,
+    sample_noise,
+)
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -94,47 +103,18 @@ def _head(features, one_hot, activation: str | None, digit_head: bool = False):
     return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 
 
-def _slim_generator(
-    latent_dim: int,
-    conditional: bool,
-    channels: int,
-    mapping: tuple = (),
-    digit_code: int = 0,
-    code_temperature: float = 0.0,
-):
-    """(Dense `mapping` units ->) Dense 7x7xC -> 14x14x(C/2) -> 28x28x1 tanh, each hidden
-    layer followed by BatchNorm and LeakyReLU 0.2."""
-    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature)
-    for units in (*mapping, 7 * 7 * channels):
-        x = make(layers.Dense, units, use_bias=False)(x)
-        x = make(layers.BatchNormalization)(x)
-        x = make(layers.LeakyReLU, 0.2)(x)
-    x = make(layers.Reshape, (7, 7, channels))(x)
-    x = make(layers.Conv2DTranspose, channels // 2, 4, strides=2, padding="same", use_bias=False)(x)
-    x = make(layers.BatchNormalization)(x)
-    x = make(layers.LeakyReLU, 0.2)(x)
-    image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
-    return keras.Model(inputs, image, name="generator")
-
-
-def _slim_discriminator(conditional: bool, width: int, digit_head: bool = False):
-    """Two strided 4x4 convs (`width`, 2 x `width` filters, LeakyReLU 0.2) -> one logit
-    (and 10 digit logits with `digit_head`)."""
-    inputs, x, one_hot = _image_input(conditional)
+def _strided_convs(x, width: int):
+    """Two strided 4x4 convs (`width`, 2 x `width` filters), each with LeakyReLU 0.2."""
     for filters in (width, 2 * width):
         x = make(layers.Conv2D, filters, 4, strides=2, padding="same")(x)
         x = make(layers.LeakyReLU, 0.2)(x)
-    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
+    return x
 
 
 def principal_basis(images, k: int, data_range: str, sample: int = 10_000):
     """The training digits' mean image `(784,)` and top-`k` principal components `(k, 784)`,
     each scaled by its standard deviation, in the preset's data range. From an evenly spread
     `sample` of the images: a fraction of a second."""
-    import numpy as np
-
-    from gan.data import scale
-
     pick = np.linspace(0, len(images) - 1, min(sample, len(images))).astype(int)
     flat = scale(images[pick], data_range).reshape(len(pick), -1).astype(np.float64)
     mean = flat.mean(axis=0)
@@ -152,16 +132,19 @@ def _frozen_dense(x, kernel, bias, name: str):
     return y
 
 
-def principal_generator(latent_dim: int, conditional: bool = False, basis=None) -> keras.Model:
-    """An MLP (Dense 256 x2, LeakyReLU 0.2) that picks the weights of the data's principal
+def principal_generator(
+    latent_dim: int, conditional: bool = False, basis=None, width: int = 256
+) -> keras.Model:
+    """An MLP (Dense `width` x2, LeakyReLU 0.2) that picks the weights of the data's principal
     components: `basis` = (mean, components) from `principal_basis`; the image is the mean
     plus the weighted components (a fixed layer), so every output is a smooth stroke image."""
     mean, components = basis
     inputs, x = _noise_input(latent_dim, conditional)
     for _ in range(2):
-        x = make(layers.LeakyReLU, 0.2)(make(layers.Dense, 256)(x))
+        x = make(layers.LeakyReLU, 0.2)(make(layers.Dense, width)(x))
     weights = make(layers.Dense, len(components), name="component_weights")(x)
     image = _frozen_dense(weights, components, mean, "principal_components")
+    image = make(layers.Activation, "hard_tanh")(image)  # the data's range, [-1, 1]
     return keras.Model(inputs, make(layers.Reshape, IMAGE_SHAPE)(image), name="generator")
 
 
@@ -178,36 +161,62 @@ def principal_discriminator(
     x = make(layers.Flatten)(image)
     x = _frozen_dense(x, encoder, (-mean @ encoder).astype(np.float32), "to_components")
     x = _frozen_dense(x, components, mean, "from_components")
-    x = make(layers.Reshape, IMAGE_SHAPE)(x)
-    for filters in (width, 2 * width):
-        x = make(layers.Conv2D, filters, 4, strides=2, padding="same")(x)
-        x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Activation, "hard_tanh")(x)  # clipped to [-1, 1] as G's images are
+    x = _strided_convs(make(layers.Reshape, IMAGE_SHAPE)(x), width)
     return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
 
 
 def fast_generator(
-    latent_dim: int, conditional: bool = False, digit_code: int = 0, code_temperature: float = 0.0
+    latent_dim: int,
+    conditional: bool = False,
+    digit_code: int = 0,
+    code_temperature: float = 0.0,
+    width: int = 64,
+    mapping: tuple[int, ...] = (),
 ) -> keras.Model:
-    """Slim DCGAN generator: Dense 7x7x64 -> 14x14x32 -> 28x28x1 tanh (optionally from a
-    categorical code, see `_categorical_code`)."""
-    return _slim_generator(latent_dim, conditional, 64, (), digit_code, code_temperature)
+    """Slim DCGAN generator: (Dense `mapping` units ->) Dense 7x7x`width` -> 14x14x(`width`/2)
+    -> 28x28x1 tanh, each hidden layer with BatchNorm and LeakyReLU 0.2; optionally from a
+    digit code (see `_categorical_code`)."""
+    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature)
+    for units in (*mapping, 7 * 7 * width):
+        x = make(layers.Dense, units, use_bias=False)(x)
+        x = make(layers.BatchNormalization)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
+    x = make(layers.Reshape, (7, 7, width))(x)
+    x = make(layers.Conv2DTranspose, width // 2, 4, strides=2, padding="same", use_bias=False)(x)
+    x = make(layers.BatchNormalization)(x)
+    x = make(layers.LeakyReLU, 0.2)(x)
+    image = make(layers.Conv2DTranspose, 1, 4, strides=2, padding="same", activation="tanh")(x)
+    return keras.Model(inputs, image, name="generator")
 
 
-def fast_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
-    """Slim DCGAN discriminator: two strided convs (32, 64 filters) -> one logit (and
-    optionally 10 digit logits)."""
-    return _slim_discriminator(conditional, 32, digit_head)
+def fast_discriminator(
+    conditional: bool = False, digit_head: bool = False, width: int = 32
+) -> keras.Model:
+    """Slim DCGAN discriminator: two strided convs (`width`, 2 x `width` filters) -> one
+    logit (and optionally 10 digit logits)."""
+    inputs, x, one_hot = _image_input(conditional)
+    x = _strided_convs(x, width)
+    return keras.Model(inputs, _head(x, one_hot, None, digit_head), name="discriminator")
 
 
-def wide_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
+def wide_generator(
+    latent_dim: int,
+    conditional: bool = False,
+    digit_code: int = 0,
+    code_temperature: float = 0.0,
+    width: int = 128,
+) -> keras.Model:
     """The fast generator, wider and one layer deeper: Dense 256 -> Dense 7x7x128 ->
     14x14x64 -> 28x28x1 tanh."""
-    return _slim_generator(latent_dim, conditional, 128, mapping=(256,))
+    return fast_generator(latent_dim, conditional, digit_code, code_temperature, width, (256,))
 
 
-def wide_discriminator(conditional: bool = False, digit_head: bool = False) -> keras.Model:
+def wide_discriminator(
+    conditional: bool = False, digit_head: bool = False, width: int = 64
+) -> keras.Model:
     """The fast discriminator at twice the width (64, 128 filters); optionally a digit head."""
-    return _slim_discriminator(conditional, 64, digit_head)
+    return fast_discriminator(conditional, digit_head, width)
 
 
 def dcgan_generator(latent_dim: int, conditional: bool = False) -> keras.Model:
@@ -348,6 +357,8 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
         g_options = {"digit_code": preset.digit_code, "code_temperature": preset.code_temperature}
     if preset.digit_head:
         d_options["digit_head"] = True
+    if preset.g_width:
+        g_options["width"] = preset.g_width
     if preset.d_width:
         d_options["width"] = preset.d_width
     if preset.principal_components:
@@ -362,8 +373,6 @@ def digit_mixer(generator: keras.Model) -> keras.Model | None:
     """The generator with its digit as a mix `(n, 10)` instead of one digit: it takes
     [noise, mix] where the digit enters as a one-hot (a conditional G's label, or a coded G's
     code), so a 3 can become an 8 in small steps. None if no digit can be asked for."""
-    from gan.latent import digit_code_of, is_conditional
-
     if is_conditional(generator):
         try:
             digit = generator.get_layer("digit_one_hot").output
@@ -379,8 +388,6 @@ def digit_mixer(generator: keras.Model) -> keras.Model | None:
 def latent_directions(generator: keras.Model, k: int = 6, n: int = 512, seed: int = 0):
     """GANSpace-style directions `(k, latent_dim)`: principal axes of the first Dense layer's
     activations over `n` random latents, mapped back to latent space (unit vectors)."""
-    from gan.latent import latent_dim_of, principal_directions, sample_noise
-
     noise = sample_noise(n, latent_dim_of(generator), seed)
     inputs = [noise, np.arange(n, dtype=np.int32) % N_CLASSES][: len(generator.inputs)]
     dense = next((layer for layer in generator.layers if isinstance(layer, layers.Dense)), None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+DIGITS = 10  # the digit head's and a digit code's size
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -40,7 +42,54 @@ class Preset:
     digit_code: int = 0  # G turns its first N noise values into a digit code (0: off)
     code_temperature: float = 0.0  # > 0: the code is their softmax at this temperature; 0: one-hot
     principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
+    g_width: int = 0  # the generator's width, for builders that take one (0: the builder's)
     d_width: int = 0  # the discriminator's filter count, for builders that take one (0: theirs)
+
+    def __post_init__(self) -> None:
+        """Refuse flags that do not fit together (a mistake in this file, not a user's)."""
+        problems = [
+            text
+            for broken, text in (
+                (self.data_range not in ("tanh", "sigmoid"), "data_range is tanh or sigmoid"),
+                (
+                    self.d_output not in ("logits", "probability"),
+                    "d_output is logits or probability",
+                ),
+                (
+                    self.update not in ("simultaneous", "alternating"),
+                    "update is simultaneous or alternating",
+                ),
+                (not 0.0 < self.real_label <= 1.0, "real_label is in (0, 1]"),
+                (not 0.0 <= self.ema < 1.0, "ema is in [0, 1)"),
+                (self.digit_head < 0.0, "digit_head is >= 0"),
+                (self.digit_code not in (0, DIGITS), f"digit_code is 0 or {DIGITS}"),
+                (
+                    self.digit_code and not self.digit_head,
+                    "a digit code needs a digit head to check it",
+                ),
+                (self.digit_code and self.conditional, "a G with a digit code takes no label"),
+                (self.code_temperature < 0.0, "code_temperature is >= 0"),
+                (
+                    self.code_temperature and not self.digit_code,
+                    "code_temperature needs a digit code",
+                ),
+                (
+                    bool(self.principal_components) != (self.generator == "principal_generator"),
+                    "principal_components goes with the principal_generator",
+                ),
+                (
+                    self.principal_components and self.data_range != "tanh",
+                    "principal components are computed for tanh data",
+                ),
+                (
+                    self.grid < 1 or min(self.snapshot_every, self.g_width, self.d_width) < 0,
+                    "sizes are >= 0",
+                ),
+            )
+            if broken
+        ]
+        if problems:
+            raise ValueError(f"Preset {self.name!r}: {'; '.join(problems)}.")
 
     @property
     def d_takes_label(self) -> bool:

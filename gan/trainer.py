@@ -1,226 +1,46 @@
-"""The one training loop: a `tf.function` GAN step, events to callbacks, pause/resume/stop.
+"""The one training loop: the preset's compiled step, events to callbacks, pause/resume/stop.
 
-`Trainer.create(config)` or `Trainer.resume(run_dir)` prepares a run (raising
-`ConfigError` for bad settings or data); `Trainer.run(callbacks, control)` trains and never
-raises: it always ends with an `EndEvent`. `BackgroundRun` runs it on a worker thread for
-the app. With `config.out_dir` set, the run folder holds `generator.keras`,
-`discriminator.keras`, `run.json` and `samples/epoch_NNN.png`, all written atomically.
+`Trainer.create(config)` or `Trainer.resume(run_dir)` prepares a run (raising `ConfigError`
+for bad settings or data); `Trainer.run(callbacks, control)` trains and never raises: it
+always ends with an `EndEvent`. With `config.out_dir` set, the run folder (see
+gan.runfolder) holds both networks, run.json and a grid per epoch, all written atomically.
 """
 
 from __future__ import annotations
 
 import math
-import platform
-import queue
-import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from gan import io
+from gan import io, runfolder
 from gan.config import ConfigError, RunConfig
+from gan.control import Control
 from gan.data import Dataset, load_dataset
+from gan.events import (
+    STATS,
+    Callback,
+    Emitter,
+    EndEvent,
+    EpochEvent,
+    QualityEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+)
 from gan.latent import render, sample_noise, tile
+from gan.presets import Preset
+from gan.runfolder import RunState
 
-STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
-TRAINING_GENERATOR = "generator_training.keras"  # trained G when generator.keras is its average
-MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
-
-
-@dataclass(frozen=True)
-class StartEvent:
-    """The run is prepared: what it trains on and how long it will take."""
-
-    config: RunConfig
-    data_source: str
-    notice: str | None
-    n_images: int
-    steps_per_epoch: int
-    total_steps: int
-    step: int  # > 0 when resuming
-    epoch: int
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    """One optimisation step; D outputs are mean probabilities on this batch."""
-
-    step: int
-    epoch: int
-    g_loss: float
-    d_loss: float
-    d_real: float  # mean D(x)
-    d_fake: float  # mean D(G(z))
-    acc_real: float  # share of real images D calls real
-    acc_fake: float  # share of fakes D calls fake
-    images_per_s: float
-    elapsed: float  # seconds since the loop started
-
-
-@dataclass(frozen=True)
-class SamplesEvent:
-    """The fixed-noise progress grid: `(H, W)` float32 in [0, 1]."""
-
-    step: int
-    epoch: int
-    grid: np.ndarray
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    """Means of the step statistics over one finished epoch (1-based)."""
-
-    epoch: int
-    step: int
-    stats: dict[str, float]
-    seconds: float
-
-
-@dataclass(frozen=True)
-class QualityEvent:
-    """Sample-quality metrics (see gan.metrics) of a fixed set of latents at this step."""
-
-    step: int
-    epoch: int
-    quality: Any  # gan.metrics.Quality
-    seconds: float  # how long computing it took (it runs on the training thread)
-
-
-@dataclass(frozen=True)
-class EndEvent:
-    """How the run ended, and why."""
-
-    reason: Literal["finished", "stopped", "diverged", "error"]
-    message: str = ""
-    step: int = 0
-    epoch: int = 0
 
 
 class SaveError(OSError):
     """The run folder could not be written (full disk, lost permission); earlier files stay."""
-
-
-class Callback:
-    """Override the hooks you need. Hooks run on the training thread: copy, never render."""
-
-    def on_start(self, event: StartEvent) -> None: ...
-
-    def on_step(self, event: StepEvent) -> None: ...
-
-    def on_samples(self, event: SamplesEvent) -> None: ...
-
-    def on_epoch(self, event: EpochEvent) -> None: ...
-
-    def on_quality(self, event: QualityEvent) -> None: ...
-
-    def on_end(self, event: EndEvent) -> None: ...
-
-
-class Control:
-    """Thread-safe pause / resume / stop, and work to run on the training thread.
-
-    The loop calls `proceed()` once per batch: it blocks while paused, runs submitted
-    work, and returns False once stopped. With `idle_timeout`, a run whose owner has not
-    called `touch()` for that many seconds stops itself (a closed browser tab).
-    """
-
-    def __init__(self, idle_timeout: float | None = None) -> None:
-        self._stop, self._running = threading.Event(), threading.Event()
-        self._running.set()
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
-        self._idle_timeout = idle_timeout
-        self._last_touch = time.monotonic()
-        self.stop_reason = ""
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self, reason: str = "stopped by the user") -> None:
-        if not self._stop.is_set():
-            self.stop_reason = reason
-        self._stop.set()
-        self._running.set()
-
-    def touch(self) -> None:
-        """Say the owner is still there."""
-        self._last_touch = time.monotonic()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    def submit(self, work: Callable[[Trainer], Any]) -> Future:
-        """Run `work(trainer)` on the training thread between two batches."""
-        future: Future = Future()
-        self._tasks.put((work, future))
-        return future
-
-    def proceed(self, trainer: Trainer) -> bool:
-        """Block while paused (still running submitted work); False once stopped."""
-        while True:
-            self.run_tasks(trainer)
-            self.check_idle()
-            if self._running.wait(timeout=0.1):
-                self.run_tasks(trainer)
-                return not self._stop.is_set()
-
-    def check_idle(self) -> None:
-        """Stop if the owner has not touched the run for `idle_timeout` seconds."""
-        if self._idle_timeout and time.monotonic() - self._last_touch > self._idle_timeout:
-            self.stop(f"nobody watched this run for {self._idle_timeout:.0f} s")
-
-    def take_tasks(self) -> list[tuple[Callable[[Trainer], Any], Future]]:
-        """Remove and return the submitted work (to run it elsewhere, e.g. in a child process)."""
-        tasks = []
-        while not self._tasks.empty():
-            tasks.append(self._tasks.get())
-        return tasks
-
-    def run_tasks(self, trainer: Trainer) -> None:
-        """Run submitted work now, reporting results and errors through the futures."""
-        for work, future in self.take_tasks():
-            try:
-                future.set_result(work(trainer))
-            except Exception as error:
-                future.set_exception(error)
-
-
-@dataclass
-class RunState:
-    """Progress that survives in run.json: counters, history, timing."""
-
-    step: int = 0
-    epoch: int = 0  # completed epochs
-    seconds: float = 0.0  # training time so far, over all sessions of this run
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    steps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    stride: int = 1  # steps between kept per-step points
-
-    def record_step(self, event: StepEvent) -> None:
-        """Keep every `stride`-th step's statistics, thinning when the history gets long."""
-        if event.step % self.stride:
-            return
-        for name in ("step", *STATS):
-            self.steps[name].append(getattr(event, name))
-        if len(self.steps["step"]) > MAX_HISTORY:
-            self.steps = defaultdict(list, {k: v[::2] for k, v in self.steps.items()})
-            self.stride *= 2
 
 
 class Trainer:
@@ -234,60 +54,61 @@ class Trainer:
         discriminator,
         state: RunState | None = None,
         average=None,
+        recipe: Preset | None = None,
     ) -> None:
         import keras
         import tensorflow as tf
 
+        from gan.steps import STEPS, Networks
+
         self.config, self.data = config, data
-        self.recipe = config.recipe
+        self.recipe = recipe or config.recipe
         self.generator, self.discriminator = generator, discriminator
         self.state = state or RunState()
-        self.g_optimizer = keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1)
-        self.d_optimizer = keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1)
-        self.noise_seed = keras.random.SeedGenerator(config.seed)
+        self.nets = Networks(
+            self.recipe,
+            config.latent_dim,
+            generator,
+            discriminator,
+            keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1),
+            keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1),
+            keras.random.SeedGenerator(config.seed),
+        )
         self.dataset = batches(data, config.batch_size, self.recipe.data_range, config.seed)
         self.steps_per_epoch = len(data) // config.batch_size
-        self.fixed_noise, self.fixed_digits = fixed_inputs(config)
-        self.average = average if average is not None else moving_average_of(generator, config)
+        self.fixed_noise, self.fixed_digits = fixed_inputs(config, self.recipe)
+        self.average = average if average is not None else moving_average_of(generator, self.recipe)
         self.average_updates = tf.Variable(float(self.state.step), trainable=False)
+        self._update = STEPS[self.recipe.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
         self._judge = None  # the metrics classifier, loaded on first use
 
     @classmethod
-    def create(cls, config: RunConfig, data: Dataset | None = None) -> Trainer:
-        """A fresh run; loads the dataset unless given. Raises ConfigError for bad input."""
-        data = _prepared_data(config, data)
+    def create(
+        cls, config: RunConfig, data: Dataset | None = None, recipe: Preset | None = None
+    ) -> Trainer:
+        """A fresh run; loads the dataset unless given. Raises ConfigError for bad input.
+        `recipe` trains with another recipe than the config's preset (benchmarks' variants)."""
         from gan.models import build_pair
 
-        generator, discriminator = build_pair(config.recipe, config.latent_dim, data.images)
-        return cls(config, data, generator, discriminator)
+        data = _prepared_data(config, data)
+        recipe = recipe or config.recipe
+        generator, discriminator = build_pair(recipe, config.latent_dim, data.images)
+        return cls(config, data, generator, discriminator, recipe=recipe)
 
     @classmethod
     def resume(cls, run_dir: str | Path, data: Dataset | None = None, **overrides: Any) -> Trainer:
         """Continue the run saved in `run_dir` (e.g. with more `epochs`)."""
         run_dir = Path(run_dir)
-        record = io.read_json(run_dir / "run.json")
-        try:
-            values = {**record["config"], "out_dir": str(run_dir)}
-            saved, history = record["checkpoint"], record["history"]
-            state = RunState(
-                step=saved["step"],
-                epoch=saved["epoch"],
-                seconds=saved["seconds"],
-                epochs=history["epochs"],
-                steps=defaultdict(list, history["steps"]),
-                stride=history["stride"],
-            )
-        except (KeyError, TypeError) as error:
-            raise ConfigError(f"{run_dir / 'run.json'} is not a run record ({error}).") from error
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values, state = runfolder.read_record(run_dir)
+        values.update({k: v for k, v in overrides.items() if v is not None}, out_dir=str(run_dir))
         config = RunConfig.from_dict(values)
         data = _prepared_data(config, data)
-        saved = io.load_model(run_dir / "generator.keras")
-        discriminator = io.load_model(run_dir / "discriminator.keras")
+        saved = io.load_model(run_dir / runfolder.GENERATOR)
+        discriminator = io.load_model(run_dir / runfolder.DISCRIMINATOR)
         if config.recipe.ema:  # generator.keras holds the average; training goes on from this
-            generator, average = io.load_model(run_dir / TRAINING_GENERATOR), saved
+            generator, average = io.load_model(run_dir / runfolder.TRAINING_GENERATOR), saved
         else:
             generator, average = saved, None
         trainer = cls(config, data, generator, discriminator, state, average)
@@ -305,91 +126,11 @@ class Trainer:
         return min(steps, self.config.max_steps) if self.config.max_steps else steps
 
     def _step(self, images, digits):
-        """One GAN update (TF tutorial or Keras-GAN order, as the preset says); returns STATS."""
-        import keras
-        import tensorflow as tf
-        from keras import ops
-
-        recipe, latent_dim = self.recipe, self.config.latent_dim
-        generator, discriminator = self.generator, self.discriminator
-        n = ops.shape(images)[0]
-        from_logits = recipe.d_output == "logits"
-        real_target = ops.full((n, 1), recipe.real_label)
-
-        def bce(target, score):
-            return ops.mean(keras.losses.binary_crossentropy(target, score, from_logits))
-
-        def judge(x, labels):
-            """D's score, and its digit logits (None without a digit head)."""
-            out = discriminator([x, labels] if recipe.d_takes_label else x, training=True)
-            return (out[0], out[1]) if recipe.digit_head else (out, None)
-
-        def noise():
-            z = keras.random.normal((n, latent_dim), seed=self.noise_seed)
-            if recipe.digit_code:  # the digit(s) G was asked for: the code inside its noise
-                return z, code_targets(z[:, : recipe.digit_code], recipe.code_temperature)
-            fake_digits = keras.random.randint((n,), 0, 10, seed=self.noise_seed, dtype="int32")
-            return ([z, fake_digits] if recipe.conditional else z), fake_digits
-
-        def d_losses(real_score, real_logits, fake_score):
-            loss = bce(real_target, real_score) + bce(ops.zeros_like(fake_score), fake_score)
-            return loss if real_logits is None else loss + digit_fit(real_logits, digits)
-
-        def g_losses(fake_score, fake_logits, fake_digits):
-            loss = bce(ops.ones_like(fake_score), fake_score)
-            if fake_logits is None:
-                return loss
-            if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit(s)
-                return loss + recipe.digit_head * code_fit(fake_logits, fake_digits)
-            if recipe.conditional:  # AC-GAN: ... and the digit G was asked to draw
-                return loss + recipe.digit_head * digit_fit(fake_logits, fake_digits)
-            return loss + recipe.digit_head * digit_spread(fake_logits)
-
-        z, fake_digits = noise()
-        if recipe.update == "simultaneous":  # TF tutorial: one pass, both tapes
-            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-                fakes = generator(z, training=True)
-                real_score, real_logits = judge(images, digits)
-                fake_score, fake_logits = judge(fakes, fake_digits)
-                g_loss = g_losses(fake_score, fake_logits, fake_digits)
-                d_loss = d_losses(real_score, real_logits, fake_score)
-            d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
-        else:  # Keras-GAN: D on real and on predicted fakes, then G through frozen D
-            fakes = generator(z, training=False)
-            with tf.GradientTape() as d_tape:
-                real_score, real_logits = judge(images, digits)
-                fake_score, _ = judge(fakes, fake_digits)
-                d_loss = d_losses(real_score, real_logits, fake_score)
-            d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
-            self.d_optimizer.apply_gradients(
-                zip(d_grads, discriminator.trainable_variables, strict=True)
-            )
-            z, fake_digits = noise()
-            with tf.GradientTape() as g_tape:
-                fakes = generator(z, training=True)
-                # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only
-                # G's gradients are applied) but it runs as in training (batch-statistics BN).
-                g_loss = g_losses(*judge(fakes, fake_digits), fake_digits)
-        g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
-        if recipe.update == "simultaneous":
-            self.d_optimizer.apply_gradients(
-                zip(d_grads, discriminator.trainable_variables, strict=True)
-            )
+        """One update in the preset's order (see gan.steps), then the moving average."""
+        stats = self._update(self.nets, images, digits)
         if self.average is not None:
             self._update_average()
-        p_real = ops.sigmoid(real_score) if from_logits else real_score
-        p_fake = ops.sigmoid(fake_score) if from_logits else fake_score
-        return ops.stack(
-            [
-                g_loss,
-                d_loss,
-                ops.mean(p_real),
-                ops.mean(p_fake),
-                ops.mean(ops.cast(p_real > 0.5, "float32")),
-                ops.mean(ops.cast(p_fake < 0.5, "float32")),
-            ]
-        )
+        return stats
 
     def _update_average(self) -> None:
         """Move the average generator toward the trained one. The decay warms up as
@@ -426,9 +167,8 @@ class Trainer:
         started_at: float | None = None,
     ) -> EndEvent:
         """Train until done, stopped, out of time, diverged or failed; never raises."""
-        callbacks = list(callbacks)
         control = control or Control()
-        emit = _Emitter(callbacks)
+        emit = Emitter(callbacks)
         try:
             end = self._loop(emit, control, started_at or time.monotonic())
             if self.config.quality_every is not None and end.reason in ("finished", "stopped"):
@@ -447,22 +187,10 @@ class Trainer:
         emit("on_end", end)
         return end
 
-    def _loop(self, emit: _Emitter, control: Control, started_at: float) -> EndEvent:
+    def _loop(self, emit: Emitter, control: Control, started_at: float) -> EndEvent:
         config, state = self.config, self.state
         deadline = started_at + config.max_seconds if config.max_seconds else math.inf
-        emit(
-            "on_start",
-            StartEvent(
-                config,
-                self.data.source,
-                self.data.notice,
-                len(self.data),
-                self.steps_per_epoch,
-                self.total_steps,
-                state.step,
-                state.epoch,
-            ),
-        )
+        emit("on_start", self._start_event())
         loop_start = last_sample = last_quality = time.monotonic()
         step_time = None
         for epoch in range(state.epoch + 1, config.epochs + 1):
@@ -508,13 +236,20 @@ class Trainer:
             self._finish_epoch(emit, epoch, sums, count, epoch_start)
         return EndEvent("finished", f"{config.epochs} epochs done", state.step, state.epoch)
 
+    def _start_event(self) -> StartEvent:
+        return StartEvent(
+            self.config,
+            self.data.source,
+            self.data.notice,
+            len(self.data),
+            self.steps_per_epoch,
+            self.total_steps,
+            self.state.step,
+            self.state.epoch,
+        )
+
     def _finish_epoch(
-        self,
-        emit: _Emitter,
-        epoch: int,
-        sums: np.ndarray,
-        count: int,
-        started: float,
+        self, emit: Emitter, epoch: int, sums: np.ndarray, count: int, started: float
     ) -> None:
         """Report the epoch's means (if all its batches ran) and grid; checkpoint the run."""
         means = dict(zip(STATS, (sums / max(count, 1)).tolist(), strict=True))
@@ -526,9 +261,7 @@ class Trainer:
             self.state.epoch = epoch
         if self.config.out_dir:
             with self._saving():
-                io.save_png(
-                    grid, Path(self.config.out_dir) / "samples" / f"epoch_{epoch:03d}.png", scale=4
-                )
+                io.save_png(grid, runfolder.samples_path(Path(self.config.out_dir), epoch), 4)
         self._checkpoint(self.state.epoch)
 
     def _checkpoint(self, epoch: int) -> None:
@@ -537,14 +270,13 @@ class Trainer:
             return
         folder, checkpoint = Path(self.config.out_dir), (epoch, self.state.step)
         with self._saving():
-            io.save_model(self.output_generator, folder / "generator.keras")
-            io.save_model(self.discriminator, folder / "discriminator.keras")
+            io.save_model(self.output_generator, folder / runfolder.GENERATOR)
+            io.save_model(self.discriminator, folder / runfolder.DISCRIMINATOR)
             if self.average is not None:
-                io.save_model(self.generator, folder / TRAINING_GENERATOR)
+                io.save_model(self.generator, folder / runfolder.TRAINING_GENERATOR)
             every = self.recipe.snapshot_every
             if every and epoch and epoch % every == 0:
-                snapshot = folder / "snapshots" / f"generator_epoch_{epoch:03d}.keras"
-                io.save_model(self.output_generator, snapshot)
+                io.save_model(self.output_generator, runfolder.snapshot_path(folder, epoch))
             self._write_record(None, checkpoint)
         self.saved_at = checkpoint  # only once run.json names it
 
@@ -577,41 +309,14 @@ class Trainer:
         return f"losses became NaN or infinite at step {self.state.step}; {kept}"
 
     def _write_record(self, end: EndEvent | None, checkpoint: tuple[int, int] | None = None):
-        """run.json: config, data, the checkpoint's counters (default: the last one saved),
-        history, timing, versions."""
+        """run.json for `checkpoint` (default: the last one saved); no-op without one."""
         checkpoint = checkpoint or self.saved_at
         if not self.config.out_dir or checkpoint is None:
             return
-        epoch, step = checkpoint
-        state = self.state
-        record = {
-            "config": self.config.to_dict(),
-            "data": {
-                "source": self.data.source,
-                "notice": self.data.notice,
-                "n_images": len(self.data),
-            },
-            "checkpoint": {"epoch": epoch, "step": step, "seconds": state.seconds},
-            "history": {
-                "epochs": [e for e in state.epochs if e["epoch"] <= epoch],
-                "steps": {k: v for k, v in state.steps.items()},
-                "stride": state.stride,
-            },
-            "end": asdict(end) if end else None,
-            "versions": library_versions(),
-        }
-        io.write_json(Path(self.config.out_dir) / "run.json", record)
-
-
-class _Emitter:
-    """Calls a hook on every callback."""
-
-    def __init__(self, callbacks: list[Callback]) -> None:
-        self.callbacks = callbacks
-
-    def __call__(self, hook: str, event: Any) -> None:
-        for callback in self.callbacks:
-            getattr(callback, hook)(event)
+        data = {"source": self.data.source, "notice": self.data.notice, "n_images": len(self.data)}
+        runfolder.write_record(
+            Path(self.config.out_dir), self.config.to_dict(), data, self.state, checkpoint, end
+        )
 
 
 def _prepared_data(config: RunConfig, data: Dataset | None) -> Dataset:
@@ -652,19 +357,18 @@ def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
     )
 
 
-def fixed_inputs(config: RunConfig) -> tuple[np.ndarray, np.ndarray | None]:
+def fixed_inputs(config: RunConfig, recipe: Preset) -> tuple[np.ndarray, np.ndarray | None]:
     """The run's fixed progress-grid noise, and digits (one row per digit) if the preset can
     be asked for a digit (by label or by code)."""
-    recipe = config.recipe
     count = recipe.grid**2
     noise = sample_noise(count, config.latent_dim, seed=config.seed + 1)
     digits = (np.arange(count) // recipe.grid % 10).astype(np.int32)
     return noise, digits if recipe.conditional or recipe.digit_code else None
 
 
-def moving_average_of(generator, config: RunConfig):
+def moving_average_of(generator, recipe: Preset):
     """A copy of `generator` to hold its moving average, or None if the preset keeps none."""
-    if not config.recipe.ema:
+    if not recipe.ema:
         return None
     import keras
 
@@ -673,69 +377,15 @@ def moving_average_of(generator, config: RunConfig):
     return average
 
 
-def digit_fit(logits, digits):
-    """D's digit head on real images: cross-entropy against the labels."""
-    import keras
-    from keras import ops
-
-    return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
-
-
-def code_targets(head, temperature: float):
-    """What a digit code `(n, size)` asks for, as a distribution over digits: the one-hot
-    largest value, or the soft code at `temperature` (as G's code layer computes it)."""
-    from keras import ops
-
-    if temperature:
-        return ops.softmax(head / temperature)
-    return ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
-
-
-def code_fit(logits, targets):
-    """D's digit head on fakes: cross-entropy against the code's digit distribution."""
-    import keras
-    from keras import ops
-
-    return ops.mean(keras.losses.categorical_crossentropy(targets, logits, from_logits=True))
-
-
-def digit_spread(logits):
-    """Low when each fake is one clear digit and the batch covers all digits evenly: the mean
-    per-image entropy plus how far the batch's digit mix falls short of uniform (both >= 0)."""
-    from keras import ops
-
-    probabilities = ops.softmax(logits)
-    per_image = -ops.sum(probabilities * ops.log_softmax(logits), axis=1)
-    mix = ops.mean(probabilities, axis=0)
-    mix_entropy = -ops.sum(mix * ops.log(mix + 1e-8))
-    return ops.mean(per_image) + (math.log(logits.shape[-1]) - mix_entropy)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions that matter for reproducing a run."""
-    import keras
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
-
-
-def prepare(
-    config: RunConfig, callbacks: Iterable[Callback] = (), data: Dataset | None = None
-) -> Trainer | None:
-    """`Trainer.create`, reporting a failure as `EndEvent("error")` instead of raising."""
+def prepare(config: RunConfig, data: Dataset | None = None) -> Trainer | EndEvent:
+    """`Trainer.create`, or the `EndEvent("error")` that says why it failed (never raises)."""
     try:
         return Trainer.create(config, data)
     except Exception as error:
         message = (
             str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
         )
-        _Emitter(list(callbacks))("on_end", EndEvent("error", message))
-        return None
+        return EndEvent("error", message)
 
 
 def train(
@@ -747,257 +397,8 @@ def train(
     started_at: float | None = None,
 ) -> EndEvent:
     """Prepare and run in one call; never raises."""
-    callbacks = list(callbacks)
-    ended: list[EndEvent] = []
-    trainer = prepare(config, [*callbacks, _Recorder(ended)], data)
-    if trainer is None:
-        return ended[0]
-    return trainer.run(callbacks, control, started_at)
-
-
-class _Recorder(Callback):
-    """Keeps the end event (for `train`'s return value)."""
-
-    def __init__(self, ended: list[EndEvent]) -> None:
-        self.ended = ended
-
-    def on_end(self, event: EndEvent) -> None:
-        self.ended.append(event)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A consistent copy of a background run's state for the UI."""
-
-    status: Literal["queued", "preparing", "running", "paused", "stopping", "ended"]
-    start: StartEvent | None
-    last: StepEvent | None
-    history: dict[str, list[float]]
-    epochs: list[dict[str, float]]
-    grid: np.ndarray | None
-    end: EndEvent | None
-    queue_position: int = 0
-    quality: dict[str, list[float]] = field(default_factory=dict)  # step -> metric curves
-    latest_quality: Any = None  # the latest gan.metrics.Quality
-
-    @property
-    def progress(self) -> float:
-        """Share of the planned steps done, 0..1."""
-        if not self.start or not self.last or not self.start.total_steps:
-            return 0.0
-        return min(1.0, self.last.step / self.start.total_steps)
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Seconds left at the current speed (None until measured)."""
-        if not self.start or not self.last or not self.last.images_per_s:
-            return None
-        steps_left = max(0, self.start.total_steps - self.last.step)
-        return steps_left * self.start.config.batch_size / self.last.images_per_s
-
-
-class BackgroundRun(Callback):
-    """One training run on a daemon worker thread; the UI reads snapshots and sends commands.
-
-    The worker never touches the UI. `slots` (see `TrainingSlots`) limits how many runs
-    train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long. With
-    `in_child`, the worker thread only relays: the training itself runs in a child process
-    at priority `nice` (see `gan.child`), so that it cannot slow the process that started it.
-    """
-
-    def __init__(
-        self,
-        config: RunConfig,
-        data: Dataset | None = None,
-        *,
-        slots: TrainingSlots | None = None,
-        idle_timeout: float | None = None,
-        callbacks: Iterable[Callback] = (),
-        in_child: bool = False,
-        nice: int = 0,
-    ) -> None:
-        self.config, self.control = config, Control(idle_timeout)
-        self._in_child, self._nice = in_child, nice
-        self._data, self._slots, self._callbacks = data, slots, list(callbacks)
-        self._lock = threading.Lock()
-        self._state = RunState()
-        self._status = "queued" if slots else "preparing"
-        self._start: StartEvent | None = None
-        self._last: StepEvent | None = None
-        self._grid: np.ndarray | None = None
-        self._end: EndEvent | None = None
-        self._quality: dict[str, list[float]] = defaultdict(list)
-        self._latest_quality = None
-        self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
-
-    def start(self) -> BackgroundRun:
-        self._thread.start()
-        return self
-
-    def _work(self) -> None:
-        if self._slots and not self._slots.acquire(self, self.control):
-            self.on_end(EndEvent("stopped", "left the queue before training started"))
-            return
-        try:
-            self._set_status("preparing")
-            if self._in_child:
-                from gan.child import run_in_child
-
-                callbacks = [self, *self._callbacks]
-                run_in_child(self.config, self._data, self.control, callbacks, self._nice)
-                return
-            trainer = prepare(self.config, [self], self._data)
-            if trainer is not None:
-                trainer.run([self, *self._callbacks], self.control)
-                self.control.run_tasks(trainer)
-        finally:  # the networks go with the thread: an ended run keeps only its files
-            if self._slots:
-                self._slots.release(self)
-            self._data = None
-
-    def _set_status(self, status: str) -> None:
-        with self._lock:
-            self._status = status
-
-    # Hooks (training thread): copy a few values under the lock.
-    def on_start(self, event: StartEvent) -> None:
-        with self._lock:
-            self._start, self._status = event, "running"
-
-    def on_step(self, event: StepEvent) -> None:
-        with self._lock:
-            self._last = event
-            self._state.record_step(event)
-
-    def on_samples(self, event: SamplesEvent) -> None:
-        with self._lock:
-            self._grid = event.grid
-
-    def on_epoch(self, event: EpochEvent) -> None:
-        with self._lock:
-            self._state.epochs.append({"epoch": event.epoch, **event.stats})
-
-    def on_quality(self, event: QualityEvent) -> None:
-        quality = event.quality
-        with self._lock:
-            self._quality["step"].append(event.step)
-            for name in ("recognizability", "smallest_share", "frechet_distance", "frechet_floor"):
-                self._quality[name].append(getattr(quality, name))
-            self._latest_quality = quality
-
-    def on_end(self, event: EndEvent) -> None:
-        with self._lock:
-            self._end, self._status = event, "ended"
-
-    # Commands (UI thread).
-    def touch(self) -> None:
-        self.control.touch()
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker; True once it has finished."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def active(self) -> bool:
-        """True until the run has ended."""
-        with self._lock:
-            return self._end is None
-
-    def snapshot(self) -> Snapshot:
-        with self._lock:
-            status = self._status
-            if status == "running" and self.control.stopped:
-                status = "stopping"
-            elif status == "running" and self.control.paused:
-                status = "paused"
-            position = self._slots.position(self) if self._slots and status == "queued" else 0
-            return Snapshot(
-                status,
-                self._start,
-                self._last,
-                {k: v[:] for k, v in self._state.steps.items()},
-                [dict(e) for e in self._state.epochs],
-                self._grid,
-                self._end,
-                position,
-                {k: v[:] for k, v in self._quality.items()},
-                self._latest_quality,
-            )
-
-    def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:
-        """Save the generator as it is now, between two batches of the running training."""
-        if self.snapshot().status not in ("running", "paused", "stopping"):
-            raise ConfigError(
-                "Only a running training can be snapshotted; an ended run's "
-                "generator is in its run folder."
-            )
-        future = self.control.submit(partial(_save_generator, path))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                return future.result(timeout=0.1)
-            except TimeoutError:
-                if not self._thread.is_alive() and not future.done():
-                    break  # the run ended before it got to the request
-        raise ConfigError(
-            "The training ended before the snapshot was taken; its generator is in the run folder."
-        )
-
-
-def _save_generator(path: str | Path, trainer: Trainer) -> Path:
-    """Work for `Control.submit` (a module-level function: it may travel to a child process)."""
-    return io.save_model(trainer.output_generator, path)
-
-
-class TrainingSlots:
-    """A first-come, first-served limit on how many runs train at the same time."""
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ConfigError("The number of training slots must be at least 1.")
-        self.limit = limit
-        self._cond = threading.Condition()
-        self._active: set[int] = set()
-        self._waiting: list[int] = []
-
-    def acquire(self, owner: object, control: Control) -> bool:
-        """Wait for a slot in arrival order; False if `control` stops first."""
-        key = id(owner)
-        with self._cond:
-            self._waiting.append(key)
-            try:
-                while not (len(self._active) < self.limit and self._waiting[0] == key):
-                    if control.stopped:
-                        return False
-                    self._cond.wait(timeout=0.2)
-                self._active.add(key)
-                return True
-            finally:
-                self._waiting.remove(key)
-                self._cond.notify_all()
-
-    def release(self, owner: object) -> None:
-        with self._cond:
-            self._active.discard(id(owner))
-            self._cond.notify_all()
-
-    def position(self, owner: object) -> int:
-        """1-based place in the queue (0: not waiting)."""
-        with self._cond:
-            key = id(owner)
-            return self._waiting.index(key) + 1 if key in self._waiting else 0
-
-    @property
-    def busy(self) -> int:
-        with self._cond:
-            return len(self._active)
+    prepared = prepare(config, data)
+    if isinstance(prepared, EndEvent):
+        Emitter(callbacks)("on_end", prepared)
+        return prepared
+    return prepared.run(callbacks, control, started_at)

@@ -17,10 +17,11 @@ from gan.latent import (
 )
 from pages.common.charts import show_image
 from pages.common.pickers import chosen_generator, digit_picker
-from pages.common.resources import app_navigation, directions_for, tensorflow_warmup
+from pages.common.resources import directions_for
+from pages.common.server import start_page
+from pages.common.state import set_explorer_point
 
-app_navigation()
-tensorflow_warmup()
+start_page()
 st.title("Latent explorer")
 st.caption(
     "Every image is the generator's answer to one latent vector z. Move z, watch the "
@@ -80,7 +81,7 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
     started = time.perf_counter()
     image = render(generator, z[None], None if digit is None else np.array([digit]))[0, ..., 0]
     elapsed_ms = (time.perf_counter() - started) * 1000
-    st.session_state["explore_z"] = z
+    set_explorer_point(z)
     with picture:
         show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
         st.caption("Use the **Interpolate** page to walk from this point to another.")

@@ -6,17 +6,10 @@ import numpy as np
 import streamlit as st
 
 from pages.common.charts import show_image
-from pages.common.resources import (
-    PRETRAINED,
-    app_navigation,
-    pretrained_generator,
-    tensorflow_ready,
-    tensorflow_warmup,
-    training_data,
-)
+from pages.common.resources import PRETRAINED, pretrained_generator, training_data
+from pages.common.server import start_page, tensorflow_ready
 
-app_navigation()
-tensorflow_warmup()
+start_page()
 st.title("MNIST GAN Studio")
 st.markdown(
     "A **Generative Adversarial Network** is two networks playing a game. The **generator** G "

@@ -16,12 +16,9 @@ from gan.latent import (
 )
 from pages.common.charts import frame_strip
 from pages.common.pickers import chosen_generator, digit_picker
-from pages.common.resources import (
-    app_navigation,
-    digit_mixer_for,
-    read_digits,
-    tensorflow_warmup,
-)
+from pages.common.resources import digit_mixer_for, read_digits
+from pages.common.server import start_page
+from pages.common.state import explorer_point
 
 POINTS, DIGITS = "Between two latent points", "From one digit to another"
 
@@ -30,8 +27,7 @@ def article(digit: int) -> str:
     return "an" if digit == 8 else "a"
 
 
-app_navigation()
-tensorflow_warmup()
+start_page()
 st.title("Interpolate between two digits")
 st.caption(
     "**lerp** walks the straight line between two latent points; **slerp** follows the "
@@ -60,7 +56,7 @@ with st.sidebar:
         "Start point",
         ["Seed", "Explorer's current point"],
         key="start_from",
-        disabled="explore_z" not in st.session_state,
+        disabled=explorer_point() is None,
     )
     seed_a = st.number_input("Start seed", min_value=0, step=1, value=0, key="seed_a")
     if not by_digit:
@@ -69,7 +65,7 @@ with st.sidebar:
     frames = st.slider("Frames", 2, 48, 12, key="frames")
     fps = st.slider("GIF frames per second", 1, 30, 8, key="fps")
 
-explorer_z = st.session_state.get("explore_z")
+explorer_z = explorer_point()
 use_explorer = start_from != "Seed" and explorer_z is not None and len(explorer_z) == dim
 start = explorer_z if use_explorer else sample_noise(1, dim, int(seed_a))[0]
 if by_digit:

@@ -7,16 +7,17 @@ from pathlib import Path
 import streamlit as st
 
 from gan.config import ConfigError
+from gan.runfolder import GENERATOR, SNAPSHOT
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, show_image
 from pages.common.forms import config_form
-from pages.common.resources import app_navigation, tensorflow_ready, tensorflow_warmup
 from pages.common.runs import archive_if_ended, current_run, finished_runs, start_run
+from pages.common.server import start_page, tensorflow_ready
+from pages.common.state import explore_generator
 
 CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
 
-app_navigation()
-tensorflow_warmup()
+start_page()
 st.title("Train a GAN")
 
 run = current_run()
@@ -157,12 +158,6 @@ def live_charts() -> None:
     quality_view(snap)
 
 
-def explore(path) -> None:
-    """Open a generator file in the explorer."""
-    st.session_state["explore_model"] = str(path)
-    st.switch_page("pages/explore.py")
-
-
 if run is None:
     st.info("Choose a preset (the default draws digit shapes in about 30 s) and press **Train**.")
 else:
@@ -170,12 +165,12 @@ else:
     live_charts()
     if active and st.button("Explore the generator as it is now"):
         try:
-            explore(run.save_generator(Path(run.config.out_dir) / "snapshot.keras"))
+            explore_generator(run.save_generator(Path(run.config.out_dir) / SNAPSHOT))
         except ConfigError as error:
             st.error(str(error))
     if not active:
         archive_if_ended(run)
-        generator = Path(run.config.out_dir) / "generator.keras"
+        generator = Path(run.config.out_dir) / GENERATOR
         if generator.is_file():
             data = generator.read_bytes()
             a, b = st.columns(2)
@@ -187,7 +182,7 @@ else:
                 width="stretch",
             )
             if b.button("Open in the latent explorer", width="stretch"):
-                explore(generator)
+                explore_generator(generator)
 
 runs = finished_runs()
 if runs:

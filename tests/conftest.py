@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -112,7 +113,11 @@ def training_children() -> list[int]:
     """PIDs of this process's `gan.child` processes, the idle spare left out."""
     from gan import child
 
-    spare = child._spare[0].pid if child._spare else None
+    return [pid for pid in children_of(os.getpid()) if pid != child.spares.pid]
+
+
+def children_of(parent: int) -> list[int]:
+    """PIDs of the `gan.child` processes whose parent is `parent` (read from /proc)."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -120,9 +125,21 @@ def training_children() -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"gan.child" in cmdline and int(stat.parent.name) != spare:
+        if ppid == parent and b"gan.child" in cmdline:
             pids.append(int(stat.parent.name))
     return pids
+
+
+def wait_until(condition, seconds: float = 30.0, every: float = 0.05, raises: bool = True) -> bool:
+    """Poll `condition()` until it holds (True); after `seconds`, fail (or return False)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            if raises:
+                raise AssertionError(f"still not true after {seconds:g} s: {condition}")
+            return False
+        time.sleep(every)
+    return True
 
 
 def tiny(**overrides) -> RunConfig:

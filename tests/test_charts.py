@@ -8,7 +8,7 @@ from PIL import Image
 
 from gan.config import ConfigError
 from pages.common.charts import crisp, png_bytes
-from pages.common.resources import training_priority
+from pages.common.server import training_priority
 
 
 def decoded(data: bytes) -> np.ndarray:

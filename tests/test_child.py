@@ -2,15 +2,22 @@
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from conftest import children_of, training_children, wait_until
 from conftest import tiny as tiny_config
-from conftest import training_children
 
 from gan import child, io
-from gan.trainer import BackgroundRun, Callback
+from gan.events import Callback
+from gan.runs import BackgroundRun
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny(**overrides):
@@ -19,12 +26,15 @@ def tiny(**overrides):
 
 
 class StepGate(Callback):
-    """Sets `reached` once the run has done `step` steps."""
+    """Sets `reached` once the run has done `step` steps; `stepped` on every step after."""
 
     def __init__(self, step: int) -> None:
-        self.step, self.reached = step, threading.Event()
+        self.step, self.reached, self.stepped = step, threading.Event(), threading.Event()
+        self.last = 0
 
     def on_step(self, event):
+        self.last = event.step
+        self.stepped.set()
         if event.step >= self.step:
             self.reached.set()
 
@@ -36,23 +46,34 @@ def start(config, small, **options) -> tuple[BackgroundRun, StepGate]:
     return run, gate
 
 
-def test_a_child_run_streams_events_pauses_snapshots_and_stops(tmp_path, small):
+def test_a_child_run_streams_events_snapshots_and_stops(tmp_path, small):
     run, _ = start(tiny(epochs=10_000), small)
     snap = run.snapshot()
     assert snap.status == "running" and snap.start.n_images == 128
     assert snap.grid is not None and len(snap.history["g_loss"]) >= 3
     path = run.save_generator(tmp_path / "snapshot.keras")  # done by the child, between batches
     assert io.load_generator(path) is not None
-    run.pause()
-    time.sleep(0.5)  # let the batch in flight finish
-    step = run.snapshot().last.step
-    time.sleep(1.0)
-    assert run.snapshot().last.step == step and run.snapshot().status == "paused"
-    run.resume()
     run.stop()
     assert run.join(60)
     assert run.snapshot().end.reason == "stopped"
     assert training_children() == []  # the child has exited
+
+
+def test_a_paused_child_takes_no_steps_and_goes_on_after_resume(small):
+    run, gate = start(tiny(epochs=10_000), small)
+    run.pause()
+    wait_until(lambda: run.snapshot().status == "paused")
+    gate.stepped.wait(5)  # the batch in flight when the pause arrived
+    gate.stepped.clear()
+    paused_at = gate.last
+    assert not gate.stepped.wait(2.0), "a step while paused"
+    assert run.snapshot().last.step == paused_at
+    run.resume()
+    gate.step, gate.reached = paused_at + 5, threading.Event()
+    assert gate.reached.wait(60), "no steps after resume"
+    assert run.snapshot().status == "running"
+    run.stop()
+    assert run.join(60)
 
 
 def test_the_child_runs_at_the_asked_priority(small):
@@ -89,20 +110,74 @@ def test_bad_settings_in_a_child_end_with_the_clear_error(small):
     assert end.reason == "error" and "larger than the training data" in end.message
 
 
-def test_a_spare_child_is_used_and_replaced(small, monkeypatch):
-    monkeypatch.setattr(child, "_spare", None)
-    monkeypatch.setattr(child, "_keep_spare", False)
+def test_a_spare_child_is_used_and_replaced(small):
+    child.spares.discard()
     child.prestart(0)
-    spare = child._spare[0]
+    spare = child.spares.pid
     run, _ = start(tiny(epochs=10_000), small)
-    assert training_children() == [spare.pid]  # the spare is the run's child
+    assert training_children() == [spare]  # the spare is the run's child
     run.stop()
     assert run.join(60)
-    assert spare.wait(30) == 0
-    replacement = child._spare[0]
-    assert replacement.pid != spare.pid and replacement.poll() is None
-    child._spare[1].close()  # an unused spare exits when its pipe closes
-    assert replacement.wait(30) == 0
+    wait_until(lambda: child.spares.pid not in (None, spare))  # a new spare waits
+    replacement = child.spares.pid
+    child.spares.discard()  # an unused spare exits when its pipe closes
+    wait_until(lambda: not Path(f"/proc/{replacement}").exists() or zombie(replacement))
+
+
+PARENT = textwrap.dedent(
+    """
+    import sys, threading
+    from conftest import tiny
+    from gan.data import load_dataset
+    from gan.events import Callback
+    from gan.runs import BackgroundRun
+
+    class Started(Callback):
+        def __init__(self):
+            self.done = threading.Event()
+        def on_step(self, event):
+            self.done.set()
+
+    started = Started()
+    data = load_dataset("mnist")
+    config = tiny(epochs=10_000, out_dir=sys.argv[1])
+    BackgroundRun(config, data, in_child=True, callbacks=[started]).start()
+    started.done.wait(120)
+    print("training", flush=True)
+    threading.Event().wait()  # until killed
+    """
+)
+
+
+def test_the_child_stops_saves_and_exits_when_its_parent_dies(tmp_path):
+    out = tmp_path / "run"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(out)],
+        cwd=ROOT / "tests",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout.readline().strip() == "training"
+        (pid,) = children_of(parent.pid)
+        parent.kill()  # no goodbye: the app's process is gone
+        parent.wait(30)
+        wait_until(lambda: not Path(f"/proc/{pid}").exists() or zombie(pid), seconds=60)
+    finally:
+        parent.kill()
+    record = io.read_json(out / "run.json")
+    assert record["end"]["reason"] == "stopped"
+    assert record["end"]["message"] == child.PARENT_GONE
+    assert io.load_generator(out / "generator.keras") is not None
+
+
+def zombie(pid: int) -> bool:
+    """True for a process that has exited but not been reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,15 @@
 import json
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import wait_until
 from PIL import Image
 
 from gan.cli import main
+from gan.io import load_generator
 from gan.presets import PRESETS
 
 TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128"]
@@ -51,6 +54,43 @@ def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
     assert run_cli("train", "--epochs", 10_000, *TINY, "--max-seconds", 8, "--out", out) == 0
     assert "time budget of 8 s reached" in capsys.readouterr().out
     assert (out / "generator.keras").is_file()
+
+
+def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
+    import gan.trainer
+
+    out = tmp_path / "run"
+    assert run_cli("train", "--epochs", 1, *TINY, "--out", out) == 0
+    saved = (out / "generator.keras").read_bytes()
+    real_batches = gan.trainer.batches
+    monkeypatch.setattr(
+        gan.trainer,
+        "batches",
+        lambda *args: real_batches(*args).map(lambda x, y: (x * float("nan"), y)),
+    )
+    assert run_cli("train", "--resume", "--epochs", 2, "--out", out) == 3
+    assert "diverged: losses became NaN or infinite at step 5" in capsys.readouterr().out
+    assert (out / "generator.keras").read_bytes() == saved
+    assert json.loads((out / "run.json").read_text())["end"]["reason"] == "diverged"
+
+
+def test_ctrl_c_stops_after_the_batch_saves_and_exits_0(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gan", "train", "--epochs", "10000", *TINY, "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: (out / "run.json").is_file() or process.poll() is not None, 120)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "Stopping after this batch and saving" in stderr
+    assert "stopped: interrupted (Ctrl-C)" in stdout
+    record = json.loads((out / "run.json").read_text())
+    assert record["end"]["reason"] == "stopped"
+    assert record["checkpoint"]["step"] == int(stdout.split("(step ")[1].split(",")[0])
+    assert load_generator(out / "generator.keras") is not None
 
 
 def test_sample_npy_and_png(trained_run, tmp_path):

@@ -1,4 +1,6 @@
 import math
+import re
+from dataclasses import replace
 
 import pytest
 
@@ -41,10 +43,25 @@ def test_a_digit_code_needs_noise_beyond_the_code():
 
 
 def test_unknown_preset_lists_the_choices():
-    with pytest.raises(
-        ConfigError, match="fast, fast-conditional, wide-digits, coded-digits, dcgan"
-    ):
+    with pytest.raises(ConfigError, match=", ".join(PRESETS)):
         RunConfig.create("nope")
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"update": "sometimes"}, "update is simultaneous or alternating"),
+        ({"digit_code": 10}, "a digit code needs a digit head"),
+        ({"digit_code": 4, "digit_head": 1.0}, "digit_code is 0 or 10"),
+        ({"code_temperature": 0.2}, "code_temperature needs a digit code"),
+        ({"conditional": True, "digit_code": 10, "digit_head": 1.0}, "takes no label"),
+        ({"principal_components": 64}, "goes with the principal_generator"),
+        ({"ema": 1.0}, "ema is in [0, 1)"),
+    ],
+)
+def test_a_preset_whose_flags_do_not_fit_together_is_refused_when_defined(changes, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        replace(PRESETS["fast"], **changes)
 
 
 def test_text_numbers_from_forms_and_cli_are_parsed():

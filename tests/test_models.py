@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from gan.config import RunConfig
+from gan.events import Callback
 from gan.latent import (
     digit_code_of,
     is_conditional,
@@ -12,7 +13,7 @@ from gan.latent import (
     with_digit_code,
 )
 from gan.presets import PRESETS
-from gan.trainer import Callback, Trainer
+from gan.trainer import Trainer
 
 
 class Steps(Callback):

@@ -4,21 +4,17 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import tiny
+from conftest import tiny, wait_until
 
 from gan import io
 from gan.config import ConfigError, RunConfig
+from gan.control import Control
 from gan.data import Dataset
-from gan.trainer import (
-    TRAINING_GENERATOR,
-    BackgroundRun,
-    Callback,
-    Control,
-    Trainer,
-    TrainingSlots,
-    digit_spread,
-    train,
-)
+from gan.events import Callback
+from gan.losses import digit_spread
+from gan.runfolder import TRAINING_GENERATOR
+from gan.runs import BackgroundRun, TrainingSlots
+from gan.trainer import Trainer, train
 
 
 class Recorder(Callback):
@@ -86,19 +82,25 @@ def test_stop_from_another_thread_takes_effect_within_one_batch(small):
 
 
 def test_pause_blocks_training_until_resume(small):
-    control = Control()
-    recorder = Recorder(lambda e: e.step == 2 and control.pause())
+    control, paused, stepped = Control(), threading.Event(), threading.Event()
+
+    def pause_at_step_2(event):
+        stepped.set()
+        if event.step == 2:
+            control.pause()
+            paused.set()
+
+    recorder = Recorder(pause_at_step_2)
     worker = threading.Thread(
         target=train, args=(tiny(epochs=2), [recorder], control), kwargs={"data": small}
     )
     worker.start()
-    for _ in range(200):
-        if control.paused and recorder.kinds().count("StepEvent") == 2:
-            break
-        threading.Event().wait(0.05)
-    threading.Event().wait(0.5)
-    assert recorder.kinds().count("StepEvent") == 2  # no step while paused
+    assert paused.wait(60)
+    stepped.clear()
+    assert not stepped.wait(1.0)  # no step while paused
+    assert recorder.kinds().count("StepEvent") == 2
     control.resume()
+    assert stepped.wait(30)  # and it goes on
     worker.join(60)
     assert recorder.events[-1].reason == "finished"
     assert recorder.kinds().count("StepEvent") == 8
@@ -128,6 +130,33 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small):
     record = json.loads((out / "run.json").read_text())
     assert record["checkpoint"]["epoch"] == 3
     assert [e["epoch"] for e in record["history"]["epochs"]] == [1, 2, 3]
+
+
+def test_a_run_stopped_mid_epoch_resumes_where_it_stopped(tmp_path, small):
+    out = tmp_path / "run"
+    control = Control()
+    recorder = Recorder(lambda e: e.step == 6 and control.stop())  # half-way through epoch 2
+    end = train(tiny(epochs=3, out_dir=str(out)), [recorder], control, data=small)
+    assert (end.reason, end.step, end.epoch) == ("stopped", 6, 1)
+    record = json.loads((out / "run.json").read_text())
+    assert record["checkpoint"]["step"] == 6 and record["checkpoint"]["epoch"] == 1
+    assert record["end"]["reason"] == "stopped"
+    saved = io.load_generator(out / "generator.keras")
+    noise = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+
+    trainer = Trainer.resume(out, data=small)
+    np.testing.assert_allclose(
+        trainer.generator(noise, training=False), saved(noise, training=False), atol=1e-6
+    )
+    assert (trainer.state.step, trainer.state.epoch) == (6, 1)
+    resumed = Recorder()
+    end = trainer.run([resumed])
+    assert (end.reason, end.epoch) == ("finished", 3)
+    steps = [e.step for e in resumed.events if type(e).__name__ == "StepEvent"]
+    assert steps[0] == 7 and end.step == 6 + 2 * 4  # epoch 2 starts afresh, then epoch 3
+    record = json.loads((out / "run.json").read_text())
+    assert [e["epoch"] for e in record["history"]["epochs"]] == [1, 2, 3]
+    assert record["history"]["steps"]["step"][:6] == [1, 2, 3, 4, 5, 6]  # history kept
 
 
 def test_a_moving_average_run_saves_the_average_and_resumes_from_the_trained_generator(
@@ -219,22 +248,30 @@ def test_a_full_disk_ends_the_run_with_a_clear_error_and_keeps_the_last_save(
     assert leftovers == [], leftovers  # no half-written temp files
 
 
-def test_stop_during_a_save_keeps_a_loadable_model(tmp_path, small, monkeypatch):
+def test_stop_pressed_during_a_save_waits_for_it_and_keeps_a_loadable_model(
+    tmp_path, small, monkeypatch
+):
     out = tmp_path / "run"
-    saving = threading.Event()
-    real_save = io.save_model
+    saving, stop_pressed = threading.Event(), threading.Event()
+    real_write = io.atomic_write
 
-    def save_and_signal(model, path):
-        saving.set()
-        return real_save(model, path)
+    def slow_write(path, write):
+        if path.name == "generator.keras" and not saving.is_set():
+            saving.set()
+            assert stop_pressed.wait(30)  # the first save is still going when Stop arrives
+        return real_write(path, write)
 
-    monkeypatch.setattr(io, "save_model", save_and_signal)
-    run = BackgroundRun(tiny(epochs=2, out_dir=str(out)), small).start()
+    monkeypatch.setattr(io, "atomic_write", slow_write)
+    run = BackgroundRun(tiny(epochs=100, out_dir=str(out)), small).start()
     assert saving.wait(60)
-    run.stop()  # lands while the first checkpoint is being written
+    run.stop()
+    stop_pressed.set()
     assert run.join(60)
+    end = run.snapshot().end
+    assert end.reason == "stopped" and end.step == 4  # the stop landed after the epoch's save
     assert io.load_generator(out / "generator.keras") is not None
-    assert run.snapshot().end.reason in ("stopped", "finished")
+    assert json.loads((out / "run.json").read_text())["checkpoint"]["step"] == 4
+    assert not list(out.glob(".*"))  # no half-written file left
 
 
 def test_background_run_reports_snapshots_and_saves_mid_training(tmp_path, small):
@@ -275,6 +312,25 @@ def test_bad_settings_end_the_worker_with_a_clear_error(small):
     assert run.join(30)
     end = run.snapshot().end
     assert end.reason == "error" and "larger than the training data" in end.message
+
+
+def test_a_queued_run_shows_its_place_and_can_leave_the_queue(small):
+    slots = TrainingSlots(1)
+    first = BackgroundRun(tiny(epochs=10_000), small, slots=slots).start()
+    wait_until(lambda: first.snapshot().last is not None, seconds=60)
+    second = BackgroundRun(tiny(epochs=10_000), small, slots=slots).start()
+    third = BackgroundRun(tiny(epochs=10_000), small, slots=slots).start()
+    wait_until(lambda: third.snapshot().queue_position == 2)
+    assert (second.snapshot().status, second.snapshot().queue_position) == ("queued", 1)
+    second.stop()  # leaves the queue before it trains
+    assert second.join(30)
+    assert second.snapshot().end.message == "left the queue before training started"
+    wait_until(lambda: third.snapshot().queue_position == 1)
+    first.stop()
+    assert first.join(60)
+    wait_until(lambda: third.snapshot().last is not None, seconds=60)  # its turn now
+    third.stop()
+    assert third.join(60)
 
 
 def test_training_slots_queue_runs_first_come_first_served():

@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from pages.common.state import LIVE_FIGURES
+
 LINES = {
     "g_loss": ("G loss", "#d62728"),
     "d_loss": ("D loss", "#1f77b4"),
@@ -83,7 +85,7 @@ def live_figure(
     replacing the traces' arrays costs about 1 ms. The live view redraws its charts every
     2 s, on the server that also answers every student's explorer.
     """
-    figures = st.session_state.setdefault("live_figures", {})
+    figures = st.session_state.setdefault(LIVE_FIGURES, {})
     spec = (names, title, y_range, window)
     cached = figures.get(key)
     if cached is None or cached[0] != spec:

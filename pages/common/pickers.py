@@ -10,8 +10,10 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.io import MAX_MODEL_BYTES
-from pages.common.resources import PRETRAINED, load_any, wait_for_tensorflow
+from pages.common.resources import PRETRAINED, load_any
 from pages.common.runs import finished_runs
+from pages.common.server import wait_for_tensorflow
+from pages.common.state import generator_to_explore
 
 UPLOADS = Path(tempfile.gettempdir()) / "gan-studio-uploads"
 UPLOAD = "Upload a .keras generator…"
@@ -21,7 +23,7 @@ NOISE_PICKS = "As the noise says"
 def generator_picker():
     """Sidebar choice of generator; returns (path, model) or (None, None) with a message."""
     choices = {label: str(path) for label, path in PRETRAINED.items() if path.is_file()}
-    snapshot = st.session_state.get("explore_model")
+    snapshot = generator_to_explore()
     if snapshot:
         choices["From the Train page (latest opened)"] = snapshot
     for run in finished_runs():

@@ -1,107 +1,21 @@
-"""Process-wide, read-only resources (`st.cache_resource`): shared by every session."""
+"""Cached, read-only things (`st.cache_resource`), shared by every session of the server:
+the shipped generators and classifier, the training digits, directions, digit mixers."""
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
-import threading
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from gan.config import ConfigError, parse_int
-from gan.trainer import TrainingSlots
+from gan.io import MODELS
+from pages.common.server import freeze_long_lived_objects
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
 PRETRAINED = {
     "Pretrained digits (models/generator.keras)": MODELS / "generator.keras",
     "Pretrained, pick the digit (models/conditional_generator.keras)": MODELS
     / "conditional_generator.keras",
 }
-
-
-def app_navigation() -> None:
-    """Call first on every page: make a deep link work as a fresh server's first request.
-
-    Streamlit decides once per process, at its first session, whether the app uses the legacy
-    pages-folder navigation: if `pages/` exists it does, until some run calls `st.navigation`.
-    So when a fresh server's first request is `/explore`, Streamlit runs pages/explore.py on
-    its own, under a sidebar of file names. This switches the process to `st.navigation` and
-    reruns: the entry script then draws the real navigation and runs the same page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-def keep_keras_state() -> None:
-    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
-
-    Streamlit does that for apps that rebuild models on each rerun. Ours never do (models are
-    cached or built on training threads), and the call costs ~300 ms per rerun here (a full
-    `gc.collect()` with TensorFlow loaded, a graph reset, a kernel-cache clear) and resets
-    Keras's global state under running trainings. Matplotlib's cleanup is kept.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    def clean_problem_modules_but_keras() -> None:
-        pyplot = sys.modules.get("matplotlib.pyplot")
-        if pyplot is not None:
-            pyplot.close("all")
-
-    if hasattr(script_runner, "_clean_problem_modules"):
-        script_runner._clean_problem_modules = clean_problem_modules_but_keras
-
-
-@st.cache_resource(show_spinner=False)
-def tensorflow_warmup() -> threading.Thread:
-    """Import TensorFlow on a background thread at first page view, so forms paint at once."""
-    keep_keras_state()
-
-    def work() -> None:
-        try:
-            nice = training_priority()
-        except ConfigError:  # shown when Train is pressed; the import must go on
-            nice = None
-        if nice is not None:
-            from gan.child import prestart
-
-            prestart(nice)  # a training process that imports TensorFlow alongside this one
-        import gan.models  # noqa: F401  (imports keras and tensorflow)
-
-        freeze_long_lived_objects()
-
-    thread = threading.Thread(target=work, name="tf-warmup", daemon=True)
-    thread.start()
-    return thread
-
-
-def freeze_long_lived_objects() -> None:
-    """Exclude what is loaded so far (TensorFlow, Keras, models) from Python's cyclic GC.
-
-    With TensorFlow loaded a full collection walks about 440,000 objects and holds the GIL for
-    about 200 ms; under a class's load it came every few seconds and stalled every page at
-    once. Frozen objects are never collected; they live as long as the server anyway.
-    """
-    gc.freeze()
-
-
-def tensorflow_ready() -> bool:
-    """True once the background import has finished."""
-    return not tensorflow_warmup().is_alive()
-
-
-def wait_for_tensorflow() -> None:
-    """Block until the background import is done, before any code that imports TensorFlow.
-
-    TensorFlow breaks when two threads import it at once (duplicate gradient registrations,
-    half-initialised modules), so pages never start a second import of their own.
-    """
-    tensorflow_warmup().join()
 
 
 @st.cache_resource(show_spinner="Loading a pretrained generator…")
@@ -122,24 +36,6 @@ def training_data(dataset: str):
     return load_dataset(dataset)
 
 
-@st.cache_resource
-def training_slots() -> TrainingSlots:
-    """Server-wide limit on concurrent trainings (env GAN_MAX_TRAININGS, default: cores / 2)."""
-    default = max(1, (os.cpu_count() or 2) // 2)
-    return TrainingSlots(
-        parse_int("GAN_MAX_TRAININGS", os.environ.get("GAN_MAX_TRAININGS", default), 1, 64)
-    )
-
-
-def training_priority() -> int | None:
-    """The `nice` of training processes (env GAN_TRAIN_NICE, default 10; "off": train on a
-    thread of the server process). None where child processes are not supported (Windows)."""
-    value = os.environ.get("GAN_TRAIN_NICE", "10").strip().lower()
-    if value == "off" or os.name != "posix":
-        return None
-    return parse_int("GAN_TRAIN_NICE", value, 0, 19)
-
-
 @st.cache_resource(show_spinner="Finding meaningful directions…")
 def directions_for(path: str, k: int = 6) -> np.ndarray:
     """GANSpace-style latent directions of the generator at `path` (precomputed if shipped)."""
@@ -153,17 +49,32 @@ def directions_for(path: str, k: int = 6) -> np.ndarray:
     return latent_directions(load_any(path), k)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _mixer(path: str, mtime: float):
-    from gan.models import digit_mixer
+def load_any(path: str):
+    """A generator by path: shipped ones from the shared cache, others loaded fresh."""
+    if path in {str(p) for p in PRETRAINED.values()}:
+        return pretrained_generator(path)
+    return session_generator(path, os.path.getmtime(path))
 
-    return digit_mixer(load_any(path))
+
+@st.cache_resource(max_entries=32, show_spinner="Loading the generator…")
+def session_generator(path: str, mtime: float):
+    """A session's own generator file (a run, a snapshot or an upload), by path and version."""
+    from gan.io import load_generator
+
+    return load_generator(path)
 
 
 def digit_mixer_for(path: str):
     """The generator at `path` taking a digit mix (see `gan.models.digit_mixer`); None if it
     cannot be asked for a digit. Built once per file version: a new model costs a trace."""
-    return _mixer(path, os.path.getmtime(path))
+    return _digit_mixer(path, os.path.getmtime(path))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _digit_mixer(path: str, mtime: float):
+    from gan.models import digit_mixer
+
+    return digit_mixer(load_any(path))
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…")
@@ -181,18 +92,3 @@ def read_digits(images: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
     classifier = digit_classifier()
     return None if classifier is None else read(classifier, images)
-
-
-def load_any(path: str):
-    """A generator by path: shipped ones from the shared cache, others loaded fresh."""
-    if path in {str(p) for p in PRETRAINED.values()}:
-        return pretrained_generator(path)
-    return session_generator(path, os.path.getmtime(path))
-
-
-@st.cache_resource(max_entries=32, show_spinner="Loading the generator…")
-def session_generator(path: str, mtime: float):
-    """A session's own generator file (a run, a snapshot or an upload), by path and version."""
-    from gan.io import load_generator
-
-    return load_generator(path)

@@ -12,13 +12,11 @@ import streamlit as st
 
 from gan.config import RunConfig
 from gan.metrics import CLASSIFIER, REFERENCE
-from gan.trainer import BackgroundRun
-from pages.common.resources import (
-    training_data,
-    training_priority,
-    training_slots,
-    wait_for_tensorflow,
-)
+from gan.runfolder import GENERATOR
+from gan.runs import BackgroundRun
+from pages.common.resources import training_data
+from pages.common.server import training_priority, training_slots, wait_for_tensorflow
+from pages.common.state import ARCHIVED, FINISHED_RUNS, RUN
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
 QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
@@ -38,12 +36,12 @@ class FinishedRun:
 
 def current_run() -> BackgroundRun | None:
     """The session's latest run, if any."""
-    return st.session_state.get("run")
+    return st.session_state.get(RUN)
 
 
 def finished_runs() -> list[FinishedRun]:
     """This session's ended runs, oldest first."""
-    return st.session_state.setdefault("finished_runs", [])
+    return st.session_state.setdefault(FINISHED_RUNS, [])
 
 
 def start_run(config: RunConfig) -> None:
@@ -64,17 +62,17 @@ def start_run(config: RunConfig) -> None:
         in_child=nice is not None,
         nice=nice or 0,
     )
-    st.session_state["run"] = run.start()
-    st.session_state.pop("archived", None)
+    st.session_state[RUN] = run.start()
+    st.session_state.pop(ARCHIVED, None)
 
 
 def archive_if_ended(run: BackgroundRun) -> None:
     """Add an ended run to the compare list once (if it saved a generator)."""
     snap = run.snapshot()
-    if snap.end is None or st.session_state.get("archived") is run:
+    if snap.end is None or st.session_state.get(ARCHIVED) is run:
         return
-    st.session_state["archived"] = run
-    generator = Path(run.config.out_dir) / "generator.keras"
+    st.session_state[ARCHIVED] = run
+    generator = Path(run.config.out_dir) / GENERATOR
     if generator.is_file():
         config = run.config
         label = (

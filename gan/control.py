@@ -1,0 +1,81 @@
+"""`Control`: pause, resume and stop a run from another thread, and hand it work to do
+between two batches (saving a snapshot of the generator, say)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+Work = Callable[[Any], Any]  # called with the Trainer, on the training thread
+
+
+class RunEndedError(RuntimeError):
+    """Submitted work that the run ended before doing."""
+
+
+class Control:
+    """Thread-safe pause / resume / stop. The loop calls `proceed()` once per batch: it blocks
+    while paused, runs submitted work, and returns False once stopped."""
+
+    def __init__(self) -> None:
+        self._stop, self._running = threading.Event(), threading.Event()
+        self._running.set()
+        self._tasks: queue.SimpleQueue[tuple[Work, Future]] = queue.SimpleQueue()
+        self.stop_reason = ""
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        if not self._stop.is_set():
+            self.stop_reason = reason
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def submit(self, work: Work) -> Future:
+        """Run `work(trainer)` on the training thread between two batches."""
+        future: Future = Future()
+        self._tasks.put((work, future))
+        return future
+
+    def proceed(self, trainer) -> bool:
+        """Block while paused (still running submitted work); False once stopped."""
+        while True:
+            self.run_tasks(trainer)
+            if self._running.wait(timeout=0.1):
+                self.run_tasks(trainer)
+                return not self._stop.is_set()
+
+    def take_tasks(self) -> list[tuple[Work, Future]]:
+        """Remove and return the submitted work (to run it elsewhere, e.g. in a child process)."""
+        tasks = []
+        while not self._tasks.empty():
+            tasks.append(self._tasks.get())
+        return tasks
+
+    def abandon_tasks(self) -> None:
+        """Fail the submitted work that nobody will do: the run has ended."""
+        for _, future in self.take_tasks():
+            future.set_exception(RunEndedError("the training ended before doing this"))
+
+    def run_tasks(self, trainer) -> None:
+        """Run submitted work now, reporting results and errors through the futures."""
+        for work, future in self.take_tasks():
+            try:
+                future.set_result(work(trainer))
+            except Exception as error:
+                future.set_exception(error)

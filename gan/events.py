@@ -1,0 +1,115 @@
+"""What a training run reports: small immutable events, the `Callback` hooks that receive
+them, and the `Emitter` that calls every callback's hook in turn.
+
+Hooks run on the training thread: copy a few values, never render. Numpy-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gan.config import RunConfig
+
+STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")  # a step's figures
+HOOKS = ("on_start", "on_step", "on_samples", "on_epoch", "on_quality", "on_end")
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """The run is prepared: what it trains on and how long it will take."""
+
+    config: RunConfig
+    data_source: str
+    notice: str | None
+    n_images: int
+    steps_per_epoch: int
+    total_steps: int
+    step: int  # > 0 when resuming
+    epoch: int
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """One optimisation step; D outputs are mean probabilities on this batch."""
+
+    step: int
+    epoch: int
+    g_loss: float
+    d_loss: float
+    d_real: float  # mean D(x)
+    d_fake: float  # mean D(G(z))
+    acc_real: float  # share of real images D calls real
+    acc_fake: float  # share of fakes D calls fake
+    images_per_s: float
+    elapsed: float  # seconds since the loop started
+
+
+@dataclass(frozen=True)
+class SamplesEvent:
+    """The fixed-noise progress grid: `(H, W)` float32 in [0, 1]."""
+
+    step: int
+    epoch: int
+    grid: np.ndarray
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """Means of the step statistics over one finished epoch (1-based)."""
+
+    epoch: int
+    step: int
+    stats: dict[str, float]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class QualityEvent:
+    """Sample-quality metrics (see gan.metrics) of a fixed set of latents at this step."""
+
+    step: int
+    epoch: int
+    quality: Any  # gan.metrics.Quality
+    seconds: float  # how long computing it took (it runs on the training thread)
+
+
+@dataclass(frozen=True)
+class EndEvent:
+    """How the run ended, and why."""
+
+    reason: Literal["finished", "stopped", "diverged", "error"]
+    message: str = ""
+    step: int = 0
+    epoch: int = 0
+
+
+class Callback:
+    """Override the hooks you need. Hooks run on the training thread: copy, never render."""
+
+    def on_start(self, event: StartEvent) -> None: ...
+
+    def on_step(self, event: StepEvent) -> None: ...
+
+    def on_samples(self, event: SamplesEvent) -> None: ...
+
+    def on_epoch(self, event: EpochEvent) -> None: ...
+
+    def on_quality(self, event: QualityEvent) -> None: ...
+
+    def on_end(self, event: EndEvent) -> None: ...
+
+
+class Emitter:
+    """Calls one hook (a name from HOOKS) on every callback, in order."""
+
+    def __init__(self, callbacks: Iterable[Callback]) -> None:
+        self.callbacks = list(callbacks)
+
+    def __call__(self, hook: str, event: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(event)

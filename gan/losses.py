@@ -1,0 +1,76 @@
+"""The GAN's losses as small named functions (graph code: `keras.ops` on tensors).
+
+D answers with a `Verdict`: its real/fake score (a logit or a probability, as the preset's
+`d_output` says) and, when it has a digit head, 10 digit logits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import keras
+from keras import ops
+
+from gan.presets import Preset
+
+
+class Verdict(NamedTuple):
+    score: object  # (n, 1)
+    digit_logits: object | None  # (n, 10), or None without a digit head
+
+
+def bce(target, score, from_logits: bool):
+    """Mean binary cross-entropy of D's scores against a target (label 1: real)."""
+    return ops.mean(keras.losses.binary_crossentropy(target, score, from_logits))
+
+
+def discriminator_loss(recipe: Preset, real: Verdict, fake: Verdict, digits):
+    """Call real images real (at `real_label`, < 1 is label smoothing) and fakes fake; a
+    digit head also learns the real images' labels."""
+    from_logits = recipe.d_output == "logits"
+    real_target = ops.full(ops.shape(real.score), recipe.real_label)
+    loss = bce(real_target, real.score, from_logits)
+    loss = loss + bce(ops.zeros_like(fake.score), fake.score, from_logits)
+    return loss if real.digit_logits is None else loss + digit_fit(real.digit_logits, digits)
+
+
+def generator_loss(recipe: Preset, fake: Verdict, asked):
+    """Have D call the fakes real (the non-saturating loss); with a digit head, also have it
+    read the digit G was asked for (by code or label) or, unasked, clear and even digits."""
+    loss = bce(ops.ones_like(fake.score), fake.score, recipe.d_output == "logits")
+    if fake.digit_logits is None:
+        return loss
+    if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit(s)
+        return loss + recipe.digit_head * code_fit(fake.digit_logits, asked)
+    if recipe.conditional:  # AC-GAN: ... or the label's digit
+        return loss + recipe.digit_head * digit_fit(fake.digit_logits, asked)
+    return loss + recipe.digit_head * digit_spread(fake.digit_logits)
+
+
+def digit_fit(logits, digits):
+    """Cross-entropy of digit logits `(n, 10)` against digits `(n,)`."""
+    return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
+
+
+def code_fit(logits, targets):
+    """Cross-entropy of digit logits against a code's digit distribution `(n, 10)`."""
+    return ops.mean(keras.losses.categorical_crossentropy(targets, logits, from_logits=True))
+
+
+def code_targets(head, temperature: float):
+    """What a digit code `(n, size)` asks for, as a distribution over digits: the one-hot
+    largest value, or the soft code at `temperature` (as G's code layer computes it)."""
+    if temperature:
+        return ops.softmax(head / temperature)
+    return ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
+
+
+def digit_spread(logits):
+    """Low when each fake is one clear digit and the batch covers all digits evenly: the mean
+    per-image entropy plus how far the batch's digit mix falls short of uniform (both >= 0)."""
+    probabilities = ops.softmax(logits)
+    per_image = -ops.sum(probabilities * ops.log_softmax(logits), axis=1)
+    mix = ops.mean(probabilities, axis=0)
+    mix_entropy = -ops.sum(mix * ops.log(mix + 1e-8))
+    return ops.mean(per_image) + (math.log(logits.shape[-1]) - mix_entropy)

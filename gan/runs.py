@@ -1,0 +1,306 @@
+"""Run management for the app: a training run in the background that the UI reads and
+commands, a first-come, first-served limit on concurrent runs, and the closed-tab watch.
+
+No Streamlit here: pages keep a `BackgroundRun` in their session state and poll its
+`snapshot()`. The run trains on a daemon worker thread, or (with `in_child`) in a child
+process at a lower priority (see gan.child) whose events the worker thread relays.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent import futures
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from gan import io
+from gan.child import run_in_child
+from gan.config import ConfigError, RunConfig
+from gan.control import Control, RunEndedError
+from gan.data import Dataset
+from gan.events import (
+    Callback,
+    EndEvent,
+    EpochEvent,
+    QualityEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+)
+from gan.runfolder import RunState
+from gan.trainer import train
+
+Status = Literal["queued", "preparing", "running", "paused", "stopping", "ended"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a background run's state for the UI."""
+
+    status: Status
+    start: StartEvent | None
+    last: StepEvent | None
+    history: dict[str, list[float]]
+    epochs: list[dict[str, float]]
+    grid: np.ndarray | None
+    end: EndEvent | None
+    queue_position: int = 0
+    quality: dict[str, list[float]] = field(default_factory=dict)  # step -> metric curves
+    latest_quality: Any = None  # the latest gan.metrics.Quality
+
+    @property
+    def progress(self) -> float:
+        """Share of the planned steps done, 0..1."""
+        if not self.start or not self.last or not self.start.total_steps:
+            return 0.0
+        return min(1.0, self.last.step / self.start.total_steps)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the current speed (None until measured)."""
+        if not self.start or not self.last or not self.last.images_per_s:
+            return None
+        steps_left = max(0, self.start.total_steps - self.last.step)
+        return steps_left * self.start.config.batch_size / self.last.images_per_s
+
+
+class BackgroundRun(Callback):
+    """One training run on a daemon worker thread; the UI reads snapshots and sends commands.
+
+    The worker never touches the UI. `slots` (see `TrainingSlots`) limits how many runs
+    train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long (a closed
+    browser tab), queued or training. With `in_child`, the worker thread only relays: the
+    training runs in a child process at priority `nice`, so it cannot slow this process.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        data: Dataset | None = None,
+        *,
+        slots: TrainingSlots | None = None,
+        idle_timeout: float | None = None,
+        callbacks: Iterable[Callback] = (),
+        in_child: bool = False,
+        nice: int = 0,
+    ) -> None:
+        self.config, self.control = config, Control()
+        self._in_child, self._nice = in_child, nice
+        self._data, self._slots, self._callbacks = data, slots, list(callbacks)
+        self._watch = IdleWatch(self.control, idle_timeout)
+        self._lock = threading.Lock()
+        self._state = RunState()
+        self._status: Status = "queued" if slots else "preparing"
+        self._start: StartEvent | None = None
+        self._last: StepEvent | None = None
+        self._grid: np.ndarray | None = None
+        self._end: EndEvent | None = None
+        self._quality: dict[str, list[float]] = defaultdict(list)
+        self._latest_quality = None
+        self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
+
+    def start(self) -> BackgroundRun:
+        self._thread.start()
+        self._watch.start()
+        return self
+
+    def _work(self) -> None:
+        if self._slots and not self._slots.acquire(self, self.control):
+            self.on_end(EndEvent("stopped", "left the queue before training started"))
+            return
+        callbacks = [self, *self._callbacks]
+        try:
+            self._set_status("preparing")
+            if self._in_child:
+                run_in_child(self.config, self._data, self.control, callbacks, self._nice)
+            else:
+                train(self.config, callbacks, self.control, data=self._data)
+        finally:  # the networks go with the thread: an ended run keeps only its files
+            self.control.abandon_tasks()  # asked for after the last batch
+            self._watch.stop()
+            if self._slots:
+                self._slots.release(self)
+            self._data = None
+
+    def _set_status(self, status: Status) -> None:
+        with self._lock:
+            self._status = status
+
+    # Hooks (training thread): copy a few values under the lock.
+    def on_start(self, event: StartEvent) -> None:
+        with self._lock:
+            self._start, self._status = event, "running"
+
+    def on_step(self, event: StepEvent) -> None:
+        with self._lock:
+            self._last = event
+            self._state.record_step(event)
+
+    def on_samples(self, event: SamplesEvent) -> None:
+        with self._lock:
+            self._grid = event.grid
+
+    def on_epoch(self, event: EpochEvent) -> None:
+        with self._lock:
+            self._state.epochs.append({"epoch": event.epoch, **event.stats})
+
+    def on_quality(self, event: QualityEvent) -> None:
+        quality = event.quality
+        with self._lock:
+            self._quality["step"].append(event.step)
+            for name in ("recognizability", "smallest_share", "frechet_distance", "frechet_floor"):
+                self._quality[name].append(getattr(quality, name))
+            self._latest_quality = quality
+
+    def on_end(self, event: EndEvent) -> None:
+        with self._lock:
+            self._end, self._status = event, "ended"
+
+    # Commands (UI thread).
+    def touch(self) -> None:
+        """Say the owner (a browser tab) is still there."""
+        self._watch.touch()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker; True once it has finished."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def active(self) -> bool:
+        """True until the run has ended."""
+        with self._lock:
+            return self._end is None
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            status = self._status
+            if status == "running" and self.control.stopped:
+                status = "stopping"
+            elif status == "running" and self.control.paused:
+                status = "paused"
+            position = self._slots.position(self) if self._slots and status == "queued" else 0
+            return Snapshot(
+                status,
+                self._start,
+                self._last,
+                {k: v[:] for k, v in self._state.steps.items()},
+                [dict(e) for e in self._state.epochs],
+                self._grid,
+                self._end,
+                position,
+                {k: v[:] for k, v in self._quality.items()},
+                self._latest_quality,
+            )
+
+    def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:
+        """Save the generator as it is now, between two batches of the running training."""
+        if self.snapshot().status not in ("running", "paused", "stopping"):
+            raise ConfigError(
+                "Only a running training can be snapshotted; an ended run's "
+                "generator is in its run folder."
+            )
+        future = self.control.submit(partial(_save_generator, path))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (future.done() or self._thread.is_alive()):
+            try:
+                return future.result(timeout=0.1)
+            except futures.TimeoutError:
+                continue
+            except RunEndedError:
+                break
+        raise ConfigError(
+            "The training ended before the snapshot was taken; its generator is in the run folder."
+        )
+
+
+def _save_generator(path: str | Path, trainer) -> Path:
+    """Work for `Control.submit` (a module-level function: it may travel to a child process)."""
+    return io.save_model(trainer.output_generator, path)
+
+
+class IdleWatch:
+    """Stops a run whose owner has not called `touch()` for `timeout` seconds (None: never):
+    a closed browser tab leaves no other trace (Streamlit has no session-end hook)."""
+
+    def __init__(self, control: Control, timeout: float | None) -> None:
+        self.control, self.timeout = control, timeout
+        self._last_touch = time.monotonic()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="gan-idle-watch", daemon=True)
+
+    def start(self) -> None:
+        if self.timeout:
+            self._thread.start()
+
+    def touch(self) -> None:
+        self._last_touch = time.monotonic()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(1.0, self.timeout / 4)):
+            if time.monotonic() - self._last_touch > self.timeout:
+                self.control.stop(f"nobody watched this run for {self.timeout:g} s")
+                return
+
+
+class TrainingSlots:
+    """A first-come, first-served limit on how many runs train at the same time."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ConfigError("The number of training slots must be at least 1.")
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._active: set[int] = set()
+        self._waiting: list[int] = []
+
+    def acquire(self, owner: object, control: Control) -> bool:
+        """Wait for a slot in arrival order; False if `control` stops first."""
+        key = id(owner)
+        with self._cond:
+            self._waiting.append(key)
+            try:
+                while not (len(self._active) < self.limit and self._waiting[0] == key):
+                    if control.stopped:
+                        return False
+                    self._cond.wait(timeout=0.2)
+                self._active.add(key)
+                return True
+            finally:
+                self._waiting.remove(key)
+                self._cond.notify_all()
+
+    def release(self, owner: object) -> None:
+        with self._cond:
+            self._active.discard(id(owner))
+            self._cond.notify_all()
+
+    def position(self, owner: object) -> int:
+        """1-based place in the queue (0: not waiting)."""
+        with self._cond:
+            key = id(owner)
+            return self._waiting.index(key) + 1 if key in self._waiting else 0
+
+    @property
+    def busy(self) -> int:
+        with self._cond:
+            return len(self._active)

@@ -1,0 +1,109 @@
+"""One GAN update, in either of the two orders the classic recipes use.
+
+`simultaneous_step` is the TensorFlow DCGAN tutorial's: one batch of fakes, both tapes, both
+updates. `alternating_step` is the Keras-GAN combined-model order: D on real images and on
+predicted fakes first, then G through the frozen D on fresh noise. Both return the step's
+STATS as one tensor; `Trainer` compiles the preset's one with `tf.function`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from gan.losses import Verdict, code_targets, discriminator_loss, generator_loss
+from gan.presets import Preset
+
+
+@dataclass
+class Networks:
+    """What a step works on: the preset, both networks and their optimisers, G's noise."""
+
+    recipe: Preset
+    latent_dim: int
+    generator: keras.Model
+    discriminator: keras.Model
+    g_optimizer: keras.optimizers.Optimizer
+    d_optimizer: keras.optimizers.Optimizer
+    noise_seed: keras.random.SeedGenerator
+
+
+def simultaneous_step(nets: Networks, images, digits):
+    """TF tutorial: G and D see the same fakes; both update from one forward pass."""
+    g_inputs, asked = draw_noise(nets, ops.shape(images)[0])
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fakes = nets.generator(g_inputs, training=True)
+        real = judge(nets, images, digits)
+        fake = judge(nets, fakes, asked)
+        g_loss = generator_loss(nets.recipe, fake, asked)
+        d_loss = discriminator_loss(nets.recipe, real, fake, digits)
+    update(nets.g_optimizer, g_tape, g_loss, nets.generator)
+    update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
+    return statistics(nets.recipe, g_loss, d_loss, real, fake)
+
+
+def alternating_step(nets: Networks, images, digits):
+    """Keras-GAN: D on real images and on G's predicted fakes, then G through a frozen D."""
+    n = ops.shape(images)[0]
+    g_inputs, asked = draw_noise(nets, n)
+    fakes = nets.generator(g_inputs, training=False)
+    with tf.GradientTape() as d_tape:
+        real = judge(nets, images, digits)
+        fake = judge(nets, fakes, asked)
+        d_loss = discriminator_loss(nets.recipe, real, fake, digits)
+    update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
+    g_inputs, asked = draw_noise(nets, n)
+    with tf.GradientTape() as g_tape:
+        # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only G's
+        # gradients are applied) but it runs as in training (batch-statistics BN).
+        fake_for_g = judge(nets, nets.generator(g_inputs, training=True), asked)
+        g_loss = generator_loss(nets.recipe, fake_for_g, asked)
+    update(nets.g_optimizer, g_tape, g_loss, nets.generator)
+    return statistics(nets.recipe, g_loss, d_loss, real, fake)
+
+
+STEPS = {"simultaneous": simultaneous_step, "alternating": alternating_step}
+
+
+def draw_noise(nets: Networks, n):
+    """G's inputs for `n` fakes, and what G was asked to draw: digits for a conditional G,
+    the code's digit distribution for a coded one, None (random digits, unused) otherwise."""
+    recipe = nets.recipe
+    z = keras.random.normal((n, nets.latent_dim), seed=nets.noise_seed)
+    if recipe.digit_code:
+        return z, code_targets(z[:, : recipe.digit_code], recipe.code_temperature)
+    digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
+    return ([z, digits] if recipe.conditional else z), digits
+
+
+def judge(nets: Networks, images, digits) -> Verdict:
+    """D's verdict on `images` (given their digits if D takes labels)."""
+    out = nets.discriminator(
+        [images, digits] if nets.recipe.d_takes_label else images, training=True
+    )
+    return Verdict(out[0], out[1]) if nets.recipe.digit_head else Verdict(out, None)
+
+
+def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model) -> None:
+    """Apply `loss`'s gradients to `model`'s trainable weights."""
+    weights = model.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
+
+
+def statistics(recipe: Preset, g_loss, d_loss, real: Verdict, fake: Verdict):
+    """The step's STATS: losses, mean D(x) and D(G(z)) as probabilities, D's accuracies."""
+    as_probability = ops.sigmoid if recipe.d_output == "logits" else (lambda score: score)
+    p_real, p_fake = as_probability(real.score), as_probability(fake.score)
+    return ops.stack(
+        [
+            g_loss,
+            d_loss,
+            ops.mean(p_real),
+            ops.mean(p_fake),
+            ops.mean(ops.cast(p_real > 0.5, "float32")),
+            ops.mean(ops.cast(p_fake < 0.5, "float32")),
+        ]
+    )

@@ -1,0 +1,33 @@
+"""What the pages share through a browser session, each value under one name spelled here."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+RUN = "run"  # the session's latest gan.runs.BackgroundRun
+FINISHED_RUNS = "finished_runs"  # ended runs kept for the compare view
+ARCHIVED = "archived"  # the run last added to FINISHED_RUNS
+EXPLORER_MODEL = "explore_model"  # a generator file the Train page opened in the explorer
+EXPLORER_POINT = "explore_z"  # the explorer's current latent point, for Interpolate
+LIVE_FIGURES = "live_figures"  # Plotly figures the live view reuses
+
+
+def explorer_point() -> np.ndarray | None:
+    """The latent point the explorer last drew, if any."""
+    return st.session_state.get(EXPLORER_POINT)
+
+
+def set_explorer_point(z: np.ndarray) -> None:
+    st.session_state[EXPLORER_POINT] = z
+
+
+def generator_to_explore() -> str | None:
+    """The generator file the Train page last opened in the explorer, if any."""
+    return st.session_state.get(EXPLORER_MODEL)
+
+
+def explore_generator(path) -> None:
+    """Open a generator file in the latent explorer."""
+    st.session_state[EXPLORER_MODEL] = str(path)
+    st.switch_page("pages/explore.py")
