@@ -39,10 +39,12 @@ class Tally:
 
 
 class Client:
-    """One browser session, spoken to in Streamlit's protocol."""
+    """One browser session, spoken to in Streamlit's protocol. `cookies` are sent with the
+    WebSocket handshake, as a browser sends its cookies (a proxy's sticky cookie, say)."""
 
-    def __init__(self, port: int, tally: Tally) -> None:
-        self.port, self.tally = port, tally
+    def __init__(self, port: int, tally: Tally, cookies: dict[str, str] | None = None) -> None:
+        self.port, self.tally, self.cookies = port, tally, dict(cookies or {})
+        self.session_id, self.replica = "", ""  # the server's name for it; X-Replica, if any
         self.widgets: dict[str, tuple[str, object]] = {}  # key -> (widget id, proto)
         self.states: dict[str, object] = {}  # widget id -> value sent with every run
         self.page_hash = ""
@@ -56,11 +58,14 @@ class Client:
         self.fragment_of: dict[str, str] = {}  # widget id -> id of the fragment it lives in
 
     async def connect(self) -> None:
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         self.ws = await websockets.connect(
             f"ws://localhost:{self.port}/_stcore/stream",
             subprotocols=["streamlit"],
             max_size=None,
+            additional_headers={"Cookie": cookie} if cookie else None,
         )
+        self.replica = self.ws.response.headers.get("X-Replica", "")
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -74,7 +79,9 @@ class Client:
 
     def _handle(self, message: ForwardMsg) -> None:
         kind = message.WhichOneof("type")
-        if kind == "navigation":  # names the page this session is on
+        if kind == "new_session":
+            self.session_id = message.new_session.initialize.session_id
+        elif kind == "navigation":  # names the page this session is on
             self.page_hash = message.navigation.page_script_hash
         elif kind == "script_finished":
             self.finished.set()

@@ -26,7 +26,7 @@ from typing import Any
 from gan.config import RunConfig
 from gan.control import Control, RunEndedError
 from gan.data import Dataset
-from gan.events import Callback, Emitter, EndEvent
+from gan.events import Callback, Emitter, EndEvent, Relay
 from gan.trainer import train
 
 POLL_S = 0.05  # how often the parent passes on commands while no event arrives
@@ -248,33 +248,8 @@ def child_main(fd: int, nice: int) -> None:
     threading.Thread(
         target=_follow_parent, args=(conn, control, send), name="gan-commands", daemon=True
     ).start()
-    train(config, [Forward(send)], control, data=data)
+    train(config, [Relay(lambda hook, event: send(("event", hook, event)))], control, data=data)
     conn.close()
-
-
-class Forward(Callback):
-    """Sends every event to the parent, as ("event", hook name, event)."""
-
-    def __init__(self, send: Callable[[tuple], None]) -> None:
-        self.send = send
-
-    def on_start(self, event) -> None:
-        self.send(("event", "on_start", event))
-
-    def on_step(self, event) -> None:
-        self.send(("event", "on_step", event))
-
-    def on_samples(self, event) -> None:
-        self.send(("event", "on_samples", event))
-
-    def on_epoch(self, event) -> None:
-        self.send(("event", "on_epoch", event))
-
-    def on_quality(self, event) -> None:
-        self.send(("event", "on_quality", event))
-
-    def on_end(self, event) -> None:
-        self.send(("event", "on_end", event))
 
 
 def _follow_parent(conn: Connection, control: Control, send: Callable[[tuple], None]) -> None:

@@ -6,7 +6,7 @@ Hooks run on the training thread: copy a few values, never render. Numpy-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -102,6 +102,32 @@ class Callback:
     def on_quality(self, event: QualityEvent) -> None: ...
 
     def on_end(self, event: EndEvent) -> None: ...
+
+
+class Relay(Callback):
+    """Hands every event to `send(hook, event)`: how a training in another process (a child,
+    a Ray actor) reports to the app."""
+
+    def __init__(self, send: Callable[[str, Any], None]) -> None:
+        self.send = send
+
+    def on_start(self, event: StartEvent) -> None:
+        self.send("on_start", event)
+
+    def on_step(self, event: StepEvent) -> None:
+        self.send("on_step", event)
+
+    def on_samples(self, event: SamplesEvent) -> None:
+        self.send("on_samples", event)
+
+    def on_epoch(self, event: EpochEvent) -> None:
+        self.send("on_epoch", event)
+
+    def on_quality(self, event: QualityEvent) -> None:
+        self.send("on_quality", event)
+
+    def on_end(self, event: EndEvent) -> None:
+        self.send("on_end", event)
 
 
 class Emitter:

@@ -135,13 +135,16 @@ def _frozen_dense(x, kernel, bias, name: str):
 def principal_generator(
     latent_dim: int, conditional: bool = False, basis=None, width: int = 256
 ) -> keras.Model:
-    """An MLP (Dense `width` x2, LeakyReLU 0.2) that picks the weights of the data's principal
-    components: `basis` = (mean, components) from `principal_basis`; the image is the mean
-    plus the weighted components (a fixed layer), so every output is a smooth stroke image."""
+    """An MLP (Dense `width` x2, BatchNorm, LeakyReLU 0.2) that picks the weights of the data's
+    principal components: `basis` = (mean, components) from `principal_basis`; the image is
+    the mean plus the weighted components (a fixed layer), so every output is a smooth stroke
+    image, clipped to [-1, 1]."""
     mean, components = basis
     inputs, x = _noise_input(latent_dim, conditional)
     for _ in range(2):
-        x = make(layers.LeakyReLU, 0.2)(make(layers.Dense, width)(x))
+        x = make(layers.Dense, width, use_bias=False)(x)
+        x = make(layers.BatchNormalization)(x)
+        x = make(layers.LeakyReLU, 0.2)(x)
     weights = make(layers.Dense, len(components), name="component_weights")(x)
     image = _frozen_dense(weights, components, mean, "principal_components")
     image = make(layers.Activation, "hard_tanh")(image)  # the data's range, [-1, 1]

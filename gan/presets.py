@@ -42,6 +42,7 @@ class Preset:
     digit_code: int = 0  # G turns its first N noise values into a digit code (0: off)
     code_temperature: float = 0.0  # > 0: the code is their softmax at this temperature; 0: one-hot
     principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
+    lr_decay_steps: int = 0  # > 0: learning rates fall as lr / (1 + step / lr_decay_steps)
     g_width: int = 0  # the generator's width, for builders that take one (0: the builder's)
     d_width: int = 0  # the discriminator's filter count, for builders that take one (0: theirs)
 
@@ -82,7 +83,9 @@ class Preset:
                     "principal components are computed for tanh data",
                 ),
                 (
-                    self.grid < 1 or min(self.snapshot_every, self.g_width, self.d_width) < 0,
+                    self.grid < 1
+                    or min(self.snapshot_every, self.lr_decay_steps, self.g_width, self.d_width)
+                    < 0,
                     "sizes are >= 0",
                 ),
             )
@@ -172,6 +175,7 @@ PRESETS: dict[str, Preset] = {
             digit_head=1.0,
             ema=0.99,
             principal_components=64,
+            d_width=32,
         ),
         replace(
             FAST,

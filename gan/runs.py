@@ -2,8 +2,9 @@
 commands, a first-come, first-served limit on concurrent runs, and the closed-tab watch.
 
 No Streamlit here: pages keep a `BackgroundRun` in their session state and poll its
-`snapshot()`. The run trains on a daemon worker thread, or (with `in_child`) in a child
-process at a lower priority (see gan.child) whose events the worker thread relays.
+`snapshot()`. The run trains on a daemon worker thread, or elsewhere while that thread relays
+its events and commands: in a child process at a lower priority (gan.child), or on a Ray
+cluster (gan.ray_runner). A `Runner` says where.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +39,19 @@ from gan.runfolder import RunState
 from gan.trainer import train
 
 Status = Literal["queued", "preparing", "running", "paused", "stopping", "ended"]
+Runner = Callable[[RunConfig, Dataset | None, Control, list[Callback]], None]
+
+
+def in_this_process(
+    config: RunConfig, data: Dataset | None, control: Control, callbacks: list[Callback]
+) -> None:
+    """Train on the calling thread (a BackgroundRun's worker thread)."""
+    train(config, callbacks, control, data=data)
+
+
+def in_child_process(nice: int = 0) -> Runner:
+    """Train in a child process at priority `nice` (see gan.child)."""
+    return partial(run_in_child, nice=nice)
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,8 @@ class BackgroundRun(Callback):
 
     The worker never touches the UI. `slots` (see `TrainingSlots`) limits how many runs
     train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long (a closed
-    browser tab), queued or training. With `in_child`, the worker thread only relays: the
-    training runs in a child process at priority `nice`, so it cannot slow this process.
+    browser tab), queued or training. `runner` trains: on the worker thread itself (the
+    default), or in a child process or on Ray while the worker thread only relays.
     """
 
     def __init__(
@@ -88,11 +102,9 @@ class BackgroundRun(Callback):
         slots: TrainingSlots | None = None,
         idle_timeout: float | None = None,
         callbacks: Iterable[Callback] = (),
-        in_child: bool = False,
-        nice: int = 0,
+        runner: Runner = in_this_process,
     ) -> None:
-        self.config, self.control = config, Control()
-        self._in_child, self._nice = in_child, nice
+        self.config, self.control, self.runner = config, Control(), runner
         self._data, self._slots, self._callbacks = data, slots, list(callbacks)
         self._watch = IdleWatch(self.control, idle_timeout)
         self._lock = threading.Lock()
@@ -118,10 +130,7 @@ class BackgroundRun(Callback):
         callbacks = [self, *self._callbacks]
         try:
             self._set_status("preparing")
-            if self._in_child:
-                run_in_child(self.config, self._data, self.control, callbacks, self._nice)
-            else:
-                train(self.config, callbacks, self.control, data=self._data)
+            self.runner(self.config, self._data, self.control, callbacks)
         finally:  # the networks go with the thread: an ended run keeps only its files
             self.control.abandon_tasks()  # asked for after the last batch
             self._watch.stop()

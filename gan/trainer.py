@@ -78,7 +78,7 @@ class Trainer:
         self.steps_per_epoch = len(data) // config.batch_size
         self.fixed_noise, self.fixed_digits = fixed_inputs(config, self.recipe)
         self.average = average if average is not None else moving_average_of(generator, self.recipe)
-        self.average_updates = tf.Variable(float(self.state.step), trainable=False)
+        self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
         self._update = STEPS[self.recipe.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
@@ -127,18 +127,27 @@ class Trainer:
 
     def _step(self, images, digits):
         """One update in the preset's order (see gan.steps), then the moving average."""
+        self.steps_done.assign_add(1.0)
+        if self.recipe.lr_decay_steps:
+            self._decay_learning_rates()
         stats = self._update(self.nets, images, digits)
         if self.average is not None:
             self._update_average()
         return stats
+
+    def _decay_learning_rates(self) -> None:
+        """lr / (1 + t / lr_decay_steps) at step t: fast early, annealed later (and where it
+        was when a run is resumed)."""
+        factor = 1.0 / (1.0 + self.steps_done / self.recipe.lr_decay_steps)
+        self.nets.g_optimizer.learning_rate.assign(self.config.lr_g * factor)
+        self.nets.d_optimizer.learning_rate.assign(self.config.lr_d * factor)
 
     def _update_average(self) -> None:
         """Move the average generator toward the trained one. The decay warms up as
         (1 + t) / (10 + t) so that early averages are not dominated by the initial weights."""
         from keras import ops
 
-        self.average_updates.assign_add(1.0)
-        count = self.average_updates
+        count = self.steps_done
         decay = ops.minimum(self.recipe.ema, (1.0 + count) / (10.0 + count))
         for average, weight in zip(self.average.weights, self.generator.weights, strict=True):
             average.assign(decay * average + (1.0 - decay) * weight)

@@ -15,7 +15,7 @@ from conftest import tiny as tiny_config
 
 from gan import child, io
 from gan.events import Callback
-from gan.runs import BackgroundRun
+from gan.runs import BackgroundRun, in_child_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,9 @@ class StepGate(Callback):
 
 def start(config, small, **options) -> tuple[BackgroundRun, StepGate]:
     gate = StepGate(options.pop("step", 3))
-    run = BackgroundRun(config, small, in_child=True, callbacks=[gate], **options).start()
+    run = BackgroundRun(
+        config, small, runner=in_child_process(options.pop("nice", 0)), callbacks=[gate], **options
+    ).start()
     assert gate.reached.wait(120), run.snapshot()
     return run, gate
 
@@ -97,14 +99,16 @@ def test_a_killed_child_ends_the_run_as_error_and_keeps_its_files(tmp_path, smal
 
 
 def test_a_child_run_nobody_watches_stops_itself(small):
-    run = BackgroundRun(tiny(epochs=10_000), small, in_child=True, idle_timeout=0.5).start()
+    run = BackgroundRun(
+        tiny(epochs=10_000), small, runner=in_child_process(), idle_timeout=0.5
+    ).start()
     assert run.join(120)
     end = run.snapshot().end
     assert end.reason == "stopped" and "nobody watched" in end.message
 
 
 def test_bad_settings_in_a_child_end_with_the_clear_error(small):
-    run = BackgroundRun(tiny(batch_size=1000), small, in_child=True).start()
+    run = BackgroundRun(tiny(batch_size=1000), small, runner=in_child_process()).start()
     assert run.join(120)
     end = run.snapshot().end
     assert end.reason == "error" and "larger than the training data" in end.message
@@ -130,7 +134,7 @@ PARENT = textwrap.dedent(
     from conftest import tiny
     from gan.data import load_dataset
     from gan.events import Callback
-    from gan.runs import BackgroundRun
+    from gan.runs import BackgroundRun, in_child_process
 
     class Started(Callback):
         def __init__(self):
@@ -141,7 +145,7 @@ PARENT = textwrap.dedent(
     started = Started()
     data = load_dataset("mnist")
     config = tiny(epochs=10_000, out_dir=sys.argv[1])
-    BackgroundRun(config, data, in_child=True, callbacks=[started]).start()
+    BackgroundRun(config, data, runner=in_child_process(), callbacks=[started]).start()
     started.done.wait(120)
     print("training", flush=True)
     threading.Event().wait()  # until killed

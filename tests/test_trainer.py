@@ -183,7 +183,7 @@ def test_a_moving_average_run_saves_the_average_and_resumes_from_the_trained_gen
     resumed = Trainer.resume(out, data=small, epochs=2)
     np.testing.assert_allclose(output(resumed.generator), output(trained), atol=1e-6)
     np.testing.assert_allclose(output(resumed.average), output(saved), atol=1e-6)
-    assert float(resumed.average_updates.numpy()) == 4.0  # the decay goes on where it was
+    assert float(resumed.steps_done.numpy()) == 4.0  # the decay goes on where it was
     assert resumed.run().reason == "finished"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -13,14 +14,14 @@ import streamlit as st
 from gan.config import RunConfig
 from gan.metrics import CLASSIFIER, REFERENCE
 from gan.runfolder import GENERATOR
-from gan.runs import BackgroundRun
+from gan.runs import BackgroundRun, in_this_process
 from pages.common.resources import training_data
-from pages.common.server import training_priority, training_slots, wait_for_tensorflow
+from pages.common.server import training_runner, training_slots, wait_for_tensorflow
 from pages.common.state import ARCHIVED, FINISHED_RUNS, RUN
 
 IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
 QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
-RUNS_ROOT = Path(tempfile.gettempdir()) / "gan-studio-runs"
+RUNS_ROOT = Path(os.environ.get("GAN_RUNS_DIR") or Path(tempfile.gettempdir()) / "gan-studio-runs")
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,13 @@ def start_run(config: RunConfig) -> None:
     )
     wait_for_tensorflow()
     data = training_data(config.dataset)  # once per server; a missing dataset is reported now
-    nice = training_priority()
+    runner = training_runner()
     run = BackgroundRun(
         config,
-        data if nice is None else None,  # a child reads its own copy (no 47 MB through a pipe)
+        data if runner is in_this_process else None,  # a child or actor reads its own copy
         slots=training_slots(),
         idle_timeout=IDLE_TIMEOUT_S,
-        in_child=nice is not None,
-        nice=nice or 0,
+        runner=runner,
     )
     st.session_state[RUN] = run.start()
     st.session_state.pop(ARCHIVED, None)

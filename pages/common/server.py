@@ -1,6 +1,7 @@
 """Server-wide set-up, done once per process whichever page a student opens first: the
 navigation, TensorFlow's background import and the spare training process, the garbage
-collector, and the classroom's limits on trainings (`GAN_MAX_TRAININGS`, `GAN_TRAIN_NICE`)."""
+collector, and where and how many trainings run (`GAN_MAX_TRAININGS`, `GAN_TRAIN_NICE`,
+`GAN_TRAIN_BACKEND`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import threading
 import streamlit as st
 
 from gan.config import ConfigError, parse_int
-from gan.runs import TrainingSlots
+from gan.runs import Runner, TrainingSlots, in_child_process, in_this_process
 
 
 def start_page() -> None:
@@ -64,7 +65,7 @@ def tensorflow_warmup() -> threading.Thread:
 
     def work() -> None:
         try:
-            nice = training_priority()
+            nice = training_priority() if training_backend() == "local" else None
         except ConfigError:  # shown when Train is pressed; the import must go on
             nice = None
         if nice is not None:
@@ -111,6 +112,26 @@ def training_slots() -> TrainingSlots:
     return TrainingSlots(
         parse_int("GAN_MAX_TRAININGS", os.environ.get("GAN_MAX_TRAININGS", default), 1, 64)
     )
+
+
+def training_runner() -> Runner:
+    """Where trainings run: GAN_TRAIN_BACKEND=local (default: a niced child process, or this
+    process with GAN_TRAIN_NICE=off) or ray (an actor on RAY_ADDRESS's cluster, or a local
+    Ray; GAN_RAY_CPUS and GAN_RAY_GPUS per training)."""
+    if training_backend() == "ray":
+        from gan.ray_runner import RayRunner
+
+        return RayRunner.from_environment()
+    nice = training_priority()
+    return in_this_process if nice is None else in_child_process(nice)
+
+
+def training_backend() -> str:
+    """GAN_TRAIN_BACKEND: "local" (the default) or "ray"."""
+    backend = os.environ.get("GAN_TRAIN_BACKEND", "local").strip().lower()
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"GAN_TRAIN_BACKEND must be local or ray (got {backend!r}).")
+    return backend
 
 
 def training_priority() -> int | None:
