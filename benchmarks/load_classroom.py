@@ -10,7 +10,12 @@ image file fetched) while trainings run, the server's RSS over time, and every e
 
 Targets (issue 7): p95 <= 100 ms, RSS <= 4 GiB, 0 errors.
 
+With `--via-proxy --replicas 2`, the same class on one server first, then twice the class
+(`--proxy-clients` 60, `--proxy-trainers` 8) through nginx in front of the replicas
+(deploy/serve.py): each client loads the page first and keeps the sticky cookie it gets.
+
     python benchmarks/load_classroom.py [--clients 30] [--trainers 4] [--seconds 60] [--baseline]
+    python benchmarks/load_classroom.py --via-proxy --replicas 2
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,11 +33,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import describe  # noqa: E402
-from benchmarks.streamlit_client import TIMEOUT_S, Client, Tally, fetch, running_server  # noqa: E402
+from benchmarks.streamlit_client import (  # noqa: E402
+    TIMEOUT_S,
+    Client,
+    Tally,
+    running_school,
+    running_server,
+)
 
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
     """Open the explorer, then move one random slider every 1-3 s and time the new image."""
+    await client.visit()
     await client.connect()
     await client.run_and_wait("explore")
     sliders = [(i, p) for i, p in client.widgets.values() if type(p).__name__ == "Slider"]
@@ -45,7 +56,7 @@ async def explorer(client: Client, until: float, measure_from: float) -> None:
         await client.run(fragment=client.fragment_of[widget_id])  # as a browser does
         try:
             await asyncio.wait_for(client.image.wait(), TIMEOUT_S)
-            await asyncio.to_thread(fetch, f"http://localhost:{client.port}{client.image_url}")
+            await client.fetch(client.image_url)
             if started >= measure_from:
                 client.tally.latencies.append(time.monotonic() - started)
             await asyncio.wait_for(client.finished.wait(), TIMEOUT_S)
@@ -56,6 +67,7 @@ async def explorer(client: Client, until: float, measure_from: float) -> None:
 
 async def trainer(client: Client, until: float, seconds: int) -> None:
     """Open Train, press it with a short budget, keep the live view ticking like a browser."""
+    await client.visit()
     await client.connect()
     await client.run_and_wait("train")
     client.set_number("epochs", 1)  # on the full data: the time budget ends the run
@@ -122,19 +134,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def server_cpu_in_window(pid: int, warmup: float, seconds: float) -> float:
-    """CPU seconds the server process itself (not its trainings) used in the measured window."""
+async def server_cpu_in_window(pids: list[int], warmup: float, seconds: float) -> float:
+    """CPU seconds the server processes themselves (not their trainings) used in the window."""
     await asyncio.sleep(warmup)
-    before = cpu_seconds(pid)
+    before = sum(map(cpu_seconds, pids))
     await asyncio.sleep(seconds)
-    return cpu_seconds(pid) - before
+    return sum(map(cpu_seconds, pids)) - before
 
 
-async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple[Tally, list]:
+async def classroom(args: argparse.Namespace, root: int, servers: list[int]) -> tuple[Tally, list]:
+    """The class against the server(s): `root` is the process whose tree's memory counts,
+    `servers` the app processes whose CPU counts."""
     tally, memory, stop = Tally(), [], asyncio.Event()
-    watcher = asyncio.create_task(watch_memory(server.pid, memory, stop))
-    if not args.cold:  # a first visitor pays for TensorFlow and the model
+    watcher = asyncio.create_task(watch_memory(root, memory, stop))
+    for _ in range(0 if args.cold else len(servers)):  # first visitors pay for TensorFlow
         warm = Client(args.port, tally)
+        await warm.visit()
         await warm.connect()
         await warm.run_and_wait("explore")
         await warm.close()
@@ -146,7 +161,7 @@ async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple
         else explorer(Client(args.port, tally), until, start + args.warmup)
         for i in range(args.clients)
     ]
-    cpu = asyncio.create_task(server_cpu_in_window(server.pid, args.warmup, args.seconds))
+    cpu = asyncio.create_task(server_cpu_in_window(servers, args.warmup, args.seconds))
     results = await asyncio.gather(*tasks, return_exceptions=True)
     tally.server_cpu_s = await cpu
     tally.errors += [f"client failed: {r!r}" for r in results if isinstance(r, BaseException)]
@@ -157,11 +172,12 @@ async def classroom(args: argparse.Namespace, server: subprocess.Popen) -> tuple
 
 def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
     print(f"machine: {describe()}")
+    where = f"nginx + {args.replicas} replicas" if args.replicas else "one server"
     print(
-        f"{args.clients} clients ({args.trainers} training {args.train_seconds} s each, "
-        f"{args.clients - args.trainers} exploring) for {args.seconds} s after a "
+        f"{args.clients} clients on {where} ({args.trainers} training {args.train_seconds} s "
+        f"each, {args.clients - args.trainers} exploring) for {args.seconds} s after a "
         f"{args.warmup} s ramp; "
-        f"GAN_MAX_TRAININGS={os.environ.get('GAN_MAX_TRAININGS', 'default')}"
+        f"GAN_MAX_TRAININGS={os.environ.get('GAN_MAX_TRAININGS', 'default')} per server"
     )
     if tally.latencies:
         ms = np.asarray(tally.latencies) * 1000
@@ -171,14 +187,14 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
             f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
         )
         print(
-            f"server process CPU in the window: {tally.server_cpu_s:.1f} s "
+            f"server processes' CPU in the window: {tally.server_cpu_s:.1f} s "
             f"({tally.server_cpu_s / args.seconds:.0%} of one core), "
             f"{1000 * tally.server_cpu_s / len(tally.latencies):.1f} ms per explorer update "
             "(all its work, live views included)"
         )
     peak = max(rss for _, rss in memory)
     print(
-        f"RSS of the server and its training processes: peak {peak:,.0f} MiB "
+        f"RSS of the server(s), nginx and the training processes: peak {peak:,.0f} MiB "
         "(target <= 4,096 MiB); over time:"
     )
     for seconds, rss in memory[:: max(1, len(memory) // 12)]:
@@ -208,19 +224,43 @@ def main() -> None:
         help="first the same class with nobody training, on a fresh server: on a shared, "
         "noisy machine the ratio of the two runs means more than either number",
     )
+    parser.add_argument("--via-proxy", action="store_true", help="then twice the class via nginx")
+    parser.add_argument("--replicas", type=int, default=2, help="with --via-proxy")
+    parser.add_argument("--proxy-clients", type=int, default=60)
+    parser.add_argument("--proxy-trainers", type=int, default=8)
     args = parser.parse_args()
-    if not 1 <= args.clients <= 60 or not 0 <= args.trainers <= args.clients:
-        parser.error("need 1 <= clients <= 60 and 0 <= trainers <= clients")
-    runs = [argparse.Namespace(**{**vars(args), "trainers": 0})] if args.baseline else []
+    for clients, trainers in (
+        (args.clients, args.trainers),
+        (args.proxy_clients, args.proxy_trainers),
+    ):
+        if not 1 <= clients <= 120 or not 0 <= trainers <= clients:
+            parser.error("need 1 <= clients <= 120 and 0 <= trainers <= clients")
+    one = {**vars(args), "replicas": 0}
+    runs = [argparse.Namespace(**{**one, "trainers": 0})] if args.baseline else []
+    runs.append(argparse.Namespace(**one))
+    if args.via_proxy:
+        runs.append(
+            argparse.Namespace(
+                **{**vars(args), "clients": args.proxy_clients, "trainers": args.proxy_trainers}
+            )
+        )
     p95s = []
-    for run in [*runs, args]:
-        with running_server(run.port) as server:
-            tally, memory = asyncio.run(classroom(run, server))
-        report(run, tally, memory)
-        p95s.append(np.percentile(tally.latencies, 95) if tally.latencies else float("nan"))
+    for run in runs:
+        p95s.append(measure(run))
         print()
-    if args.baseline:
-        print(f"p95 with {args.trainers} trainers / p95 with none: {p95s[1] / p95s[0]:.2f}")
+    print("p95 of each run: " + ", ".join(f"{p:.0f} ms" for p in p95s))
+
+
+def measure(run: argparse.Namespace) -> float:
+    """One class against one server (or nginx and replicas); prints the report, returns p95."""
+    if run.replicas:
+        with running_school(run.port, run.replicas) as (school, replicas):
+            tally, memory = asyncio.run(classroom(run, school.pid, replicas))
+    else:
+        with running_server(run.port) as server:
+            tally, memory = asyncio.run(classroom(run, server.pid, [server.pid]))
+    report(run, tally, memory)
+    return np.percentile(tally.latencies, 95) * 1000 if tally.latencies else float("nan")
 
 
 if __name__ == "__main__":

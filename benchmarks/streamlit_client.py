@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -167,9 +168,24 @@ class Client:
         await self.ws.close()
         self.reader.cancel()
 
+    async def visit(self) -> None:
+        """Load the page over HTTP first, as a browser does, keeping the cookies it sets (a
+        proxy's sticky cookie)."""
+        request = urllib.request.Request(f"http://localhost:{self.port}/")
+        with await asyncio.to_thread(urllib.request.urlopen, request, timeout=TIMEOUT_S) as reply:
+            for header in reply.headers.get_all("Set-Cookie") or []:
+                name, value = header.split(";", 1)[0].split("=", 1)
+                self.cookies[name] = value
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+    async def fetch(self, path: str) -> bytes:
+        """GET `path` (an image's URL, say) with this session's cookies."""
+        return await asyncio.to_thread(fetch, f"http://localhost:{self.port}{path}", self.cookies)
+
+
+def fetch(url: str, cookies: dict[str, str] | None = None) -> bytes:
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         return response.read()
 
 
@@ -187,6 +203,25 @@ def running_server(port: int):
     finally:
         server.terminate()
         server.wait(30)
+
+
+@contextmanager
+def running_school(port: int, replicas: int):
+    """`deploy/serve.py`: `replicas` servers behind nginx on localhost:`port`, stopped on
+    leaving; yields (serve.py's process, the replicas' process ids)."""
+    command = [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", str(replicas)]
+    command += ["--port", str(port), "--host", "127.0.0.1"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    school = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = school.stdout.readline()
+        if not line.startswith("MNIST GAN Studio"):
+            raise SystemExit(f"deploy/serve.py did not start: {line!r}")
+        pids = [int(pid) for pid in re.findall(r"r\d+ pid (\d+)", line)]
+        yield school, pids
+    finally:
+        school.terminate()
+        school.wait(60)
 
 
 def wait_until_healthy(port: int, seconds: float = 60.0) -> None:

@@ -200,6 +200,8 @@ class Trainer:
         config, state = self.config, self.state
         deadline = started_at + config.max_seconds if config.max_seconds else math.inf
         emit("on_start", self._start_event())
+        # Where G starts (noise, for a fresh run): shown before the first step's slow trace.
+        emit("on_samples", SamplesEvent(state.step, state.epoch, self.sample_grid()))
         loop_start = last_sample = last_quality = time.monotonic()
         step_time = None
         for epoch in range(state.epoch + 1, config.epochs + 1):

@@ -22,7 +22,8 @@ def run_cli(*args):
 def test_presets_lists_one_line_each(capsys):
     assert run_cli("presets") == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == len(PRESETS) and lines[0].startswith("fast ")
+    assert len(lines) == len(PRESETS) and lines[0].startswith("quick-digits ")
+    assert lines[0].endswith("(default)")
     assert [line.split()[0] for line in lines] == list(PRESETS)
 
 

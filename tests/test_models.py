@@ -24,6 +24,30 @@ class Steps(Callback):
         self.events.append(event)
 
 
+def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, tmp_path):
+    """quick-digits on 512 digits: its fixed principal components come from the data, its G
+    draws in [-1, 1] in their span, and the saved G reloads with them."""
+    from gan import io
+    from gan.models import principal_basis
+    from gan.presets import DEFAULT_PRESET
+
+    assert DEFAULT_PRESET == "quick-digits"
+    config = RunConfig.create(DEFAULT_PRESET, batch_size=32, max_steps=4, out_dir=str(tmp_path))
+    trainer = Trainer.create(config, small)
+    steps = Steps()
+    assert trainer.run([steps]).reason == "finished" and len(steps.events) == 4
+    mean, components = principal_basis(small.images, 64, "tanh")
+    fixed = trainer.generator.get_layer("principal_components").get_weights()
+    np.testing.assert_allclose(fixed[0], components, atol=1e-5)
+    np.testing.assert_allclose(fixed[1], mean, atol=1e-5)
+    saved = io.load_generator(tmp_path / "generator.keras")
+    noise, digits = sample_noise(20, 64, seed=0), np.arange(20) % 10
+    images = np.asarray(saved([noise, digits], training=False)).reshape(20, -1)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    inside = np.clip(mean + (images - mean) @ np.linalg.pinv(components) @ components, -1, 1)
+    assert np.abs(inside - images).mean() < 0.02  # drawn in the components' span (clipped)
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_trains_a_few_steps(name, small):
     config = RunConfig.create(name, batch_size=16, latent_dim=12, max_steps=3)

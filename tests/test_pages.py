@@ -66,7 +66,7 @@ def test_home_page_explains_and_shows_real_digits():
 def test_train_page_renders_its_controls_with_defaults():
     app = page("train").run()
     assert not app.exception and not errors(app)
-    assert app.selectbox(key="preset").value == "fast"
+    assert app.selectbox(key="preset").value == "quick-digits"
     assert app.number_input(key="latent_dim").value == 64
     assert app.checkbox(key="xla").value is False
     assert app.button[0].label == "Train" and not app.button[0].disabled

@@ -58,7 +58,9 @@ def test_events_arrive_in_order(small):
     kinds = recorder.kinds()
     assert kinds[0] == "StartEvent" and kinds[-1] == "EndEvent"
     assert kinds.count("StepEvent") == 8 and kinds.count("EpochEvent") == 2
-    assert kinds.index("EpochEvent") > kinds.index("SamplesEvent") > kinds.index("StepEvent")
+    assert kinds[:3] == ["StartEvent", "SamplesEvent", "StepEvent"]  # where G starts, at once
+    assert recorder.events[1].step == 0
+    assert kinds.index("EpochEvent") > kinds.index("SamplesEvent", 2) > kinds.index("StepEvent")
     grids = [e.grid for e in recorder.events if type(e).__name__ == "SamplesEvent"]
     assert grids[0].ndim == 2 and grids[0].min() >= 0.0 and grids[0].max() <= 1.0
     start = recorder.events[0]
