@@ -10,6 +10,7 @@ import streamlit as st
 from gan.latent import (
     DIRECTION_LIMIT,
     DIRECTION_STEP,
+    code_temperature_of,
     digit_code_of,
     latent_dim_of,
     render,
@@ -72,7 +73,8 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
         if code and digit is None:
             st.caption(
                 f"z[0]…z[{code - 1}] are this generator's digit code: whichever is largest "
-                "picks the digit. Push one above the others and watch the digit change."
+                "picks the digit. Push one above the others and watch the digit "
+                + ("morph into another." if code_temperature_of(generator) else "change.")
             )
         for i in shown:
             z[i] = st.slider(

@@ -159,7 +159,11 @@ def live_charts() -> None:
 
 
 if run is None:
-    st.info("Choose a preset (the default draws digit shapes in about 30 s) and press **Train**.")
+    st.info(
+        "Choose a preset and press **Train**. The default, *quick-digits*, draws mostly "
+        "readable digits after about 30 s on a 2-core laptop; the classic recipes need hours "
+        "on a CPU (docs/time_to_digits.md)."
+    )
 else:
     live_progress()
     live_charts()

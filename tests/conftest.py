@@ -142,6 +142,13 @@ def wait_until(condition, seconds: float = 30.0, every: float = 0.05, raises: bo
     return True
 
 
+def quiet(event, seconds: float) -> bool:
+    """True if `event` (a threading.Event) is not set again within `seconds` (it is cleared
+    first): a paused run that sends no more steps."""
+    event.clear()
+    return not event.wait(seconds)
+
+
 def tiny(**overrides) -> RunConfig:
     """A run small enough for a test: 128 digits, batches of 32, an 8-d latent."""
     values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}

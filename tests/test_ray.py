@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import tiny, wait_until
+from conftest import quiet, tiny, wait_until
 
 from gan import io
 from gan.config import ConfigError
@@ -46,12 +46,6 @@ class Kinds(Callback):
 
     def on_end(self, event):
         self.kinds.append("end")
-
-
-def quiet(event: threading.Event, seconds: float) -> bool:
-    """True if `event` is not set again within `seconds` (it is cleared first)."""
-    event.clear()
-    return not event.wait(seconds)
 
 
 def test_a_tiny_run_on_an_actor_streams_its_events_and_writes_its_folder(tmp_path, small):

@@ -90,6 +90,7 @@ def digit_picker(generator, key: str) -> int | None:
         [NOISE_PICKS, *range(code)],
         key=f"{key}-code",
         help=f"This generator reads the digit from its noise: the largest of z[0]…z[{code - 1}] "
-        "picks it. Choosing a digit swaps that largest value into its place.",
+        "picks it (with a soft code, two close values blend two digits). Choosing a digit "
+        "swaps that largest value into its place, clear of the others.",
     )
     return None if choice == NOISE_PICKS else choice

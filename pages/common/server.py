@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import gc
 import os
+import runpy
 import sys
 import threading
+from pathlib import Path
 
 import streamlit as st
 
 from gan.config import ConfigError, parse_int
 from gan.runs import Runner, TrainingSlots, in_child_process, in_this_process
+
+ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"  # lists every page
 
 
 def start_page() -> None:
@@ -29,14 +33,16 @@ def app_navigation() -> None:
     Streamlit decides once per process, at its first session, whether the app uses the legacy
     pages-folder navigation: if `pages/` exists it does, until some run calls `st.navigation`.
     So when a fresh server's first request is `/explore`, Streamlit runs pages/explore.py on
-    its own, under a sidebar of file names. This switches the process to `st.navigation` and
-    reruns: the entry script then draws the real navigation and runs the same page.
+    its own, under a sidebar of file names. Then this switches the process to `st.navigation`
+    and runs the entry script in its place, in the same run (a rerun would lose a click):
+    it draws the real navigation and runs the same page; the legacy run stops here.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(ENTRY_SCRIPT))
+        st.stop()
 
 
 def keep_keras_state() -> None:

@@ -1,0 +1,90 @@
+"""The README's screenshots, taken in headless Chromium from a real `streamlit run`.
+
+Train: the default preset with a 30 s time budget, photographed when the run has finished
+(the grid at 30 s). Interpolate: the default strip (seed 0 -> seed 1, slerp, 12 frames) and
+a 3 becoming an 8. Latent explorer: the default generator. Prints the machine and how long
+the training took; writes docs/screenshots/*.png.
+
+    python benchmarks/app_screenshots.py [--port 8598]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import describe  # noqa: E402
+from benchmarks.streamlit_client import running_server  # noqa: E402
+
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FLAGS += ["--disable-component-update", "--no-first-run"]
+
+
+def train_30_s(page, url: str) -> float:
+    """Press Train with a 30 s budget; wait for the end; return the seconds it took."""
+    page.goto(f"{url}/train")
+    page.get_by_text("More settings").click()
+    budget = page.get_by_label("Time budget in seconds (0 = none)")
+    budget.fill("30")
+    budget.press("Enter")
+    page.wait_for_timeout(500)
+    started = time.monotonic()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Run finished").wait_for(timeout=120_000)
+    took = time.monotonic() - started
+    page.wait_for_timeout(2500)  # the charts' last redraw
+    page.screenshot(path=str(SHOTS / "train-30s.png"), full_page=True)
+    return took
+
+
+def interpolate(page, url: str) -> None:
+    page.goto(f"{url}/interpolate")
+    page.get_by_text("12 frames by slerp").wait_for()
+    page.get_by_role("button", name="Download GIF").wait_for()
+    page.screenshot(path=str(SHOTS / "interpolate.png"), full_page=True)
+    page.get_by_text("From one digit to another").click()
+    page.get_by_text("A 3 becomes an 8 in 12 frames").wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "morph.png"), full_page=True)
+
+
+def explore(page, url: str) -> None:
+    page.goto(f"{url}/explore")
+    page.get_by_text("rendered in").wait_for()
+    page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8598)
+    args = parser.parse_args()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    url = f"http://localhost:{args.port}"
+    with running_server(args.port), sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(url)  # the first visit starts TensorFlow's import and the spare process
+        page.get_by_text("Generative Adversarial Network").wait_for()
+        page.wait_for_timeout(15_000)
+        took = train_30_s(page, url)
+        interpolate(page, url)
+        explore(page, url)
+        browser.close()
+    print(f"machine: {describe()}")
+    print(f"Train with a 30 s budget: 'Run finished' {took:.1f} s after pressing Train")
+    print(f"screenshots: {', '.join(sorted(p.name for p in SHOTS.glob('*.png')))}")
+
+
+if __name__ == "__main__":
+    main()
