@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder to write")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument(
+        "--init-from", help="start from another run folder's networks (same shapes): fine-tuning"
+    )
+    train.add_argument(
         "--xla", action="store_true", help="compile the step with XLA (faster for the conv presets)"
     )
 
@@ -150,7 +153,10 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         "data_path": args.data,
         "out_dir": str(out),
         "xla": args.xla or None,
+        "init_from": args.init_from,
     }
+    if args.resume and args.init_from:
+        raise ConfigError("--init-from starts a new run from another one; drop --resume.")
     if args.resume:
         if not (out / RECORD).is_file():
             raise ConfigError(f"--resume: {out} holds no run (no run.json).")

@@ -74,6 +74,7 @@ class RunConfig:
     train_size: int | None = None  # use only the first N training images; None: all
     data_path: str | None = None  # explicit dataset file or folder
     out_dir: str | None = None  # run folder for checkpoints; None: keep in memory only
+    init_from: str | None = None  # start from another run folder's networks (fine-tuning)
     xla: bool = False  # compile the training step with XLA (jit_compile)
 
     def __post_init__(self) -> None:

@@ -237,17 +237,16 @@ class Judge:
         return self._baselines[n, seed]
 
     def evaluate_generator(self, generator, n: int, seed: int = 0) -> Quality:
-        """Quality of `n` samples from seeded latents: digits 0-9 in turn if conditional; the
-        digit each noise vector's code asks for with a categorical code (the samples stay
-        plain draws from the noise, so the class shares are the generator's own)."""
+        """Quality of `n` samples from seeded latents: digits 0-9 in turn if conditional. A
+        generator with a digit code draws from the plain noise (the class shares are its own,
+        and a soft code's blends count), and the asked digit is the one its code favours."""
         noise = sample_noise(n, latent_dim_of(generator), seed)
-        code = digit_code_of(generator)
-        digits = None
         if is_conditional(generator):
             digits = (np.arange(n) % 10).astype(np.int32)
-        elif code:
-            digits = code_digits(noise, code)
-        return self.evaluate(render(generator, noise, digits), digits, seed)
+            return self.evaluate(render(generator, noise, digits), digits, seed)
+        code = digit_code_of(generator)
+        asked = code_digits(noise, code) if code else None
+        return self.evaluate(render(generator, noise), asked, seed)
 
     def path_smoothness(
         self, generator, paths: int = 200, frames: int = 32, seed: int = 0

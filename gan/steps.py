@@ -74,7 +74,7 @@ def draw_noise(nets: Networks, n):
     recipe = nets.recipe
     z = keras.random.normal((n, nets.latent_dim), seed=nets.noise_seed)
     if recipe.digit_code:
-        return z, code_targets(z[:, : recipe.digit_code], recipe.code_temperature)
+        return z, code_targets(z[:, : recipe.digit_code], recipe.target_temperature)
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
     return ([z, digits] if recipe.conditional else z), digits
 

@@ -95,6 +95,8 @@ class Trainer:
         data = _prepared_data(config, data)
         recipe = recipe or config.recipe
         generator, discriminator = build_pair(recipe, config.latent_dim, data.images)
+        if config.init_from:
+            start_from(Path(config.init_from), generator, discriminator)
         return cls(config, data, generator, discriminator, recipe=recipe)
 
     @classmethod
@@ -328,6 +330,22 @@ class Trainer:
         runfolder.write_record(
             Path(self.config.out_dir), self.config.to_dict(), data, self.state, checkpoint, end
         )
+
+
+def start_from(folder: Path, generator, discriminator) -> None:
+    """Copy the networks of the run in `folder` (its generator.keras and discriminator.keras)
+    into freshly built ones of the same shapes: fine-tuning, e.g. a digit code made soft."""
+    for name, network in (
+        (runfolder.GENERATOR, generator),
+        (runfolder.DISCRIMINATOR, discriminator),
+    ):
+        trained = io.load_model(folder / name)
+        try:
+            network.set_weights(trained.get_weights())
+        except ValueError as error:
+            raise ConfigError(
+                f"{folder / name} does not fit this preset's {network.name} ({error})."
+            ) from error
 
 
 def _prepared_data(config: RunConfig, data: Dataset | None) -> Dataset:

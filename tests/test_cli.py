@@ -57,6 +57,36 @@ def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
     assert (out / "generator.keras").is_file()
 
 
+def test_init_from_fine_tunes_another_runs_networks_into_a_new_preset(tmp_path, capsys):
+    coded = tmp_path / "coded"
+    assert (
+        run_cli(
+            "train",
+            "--preset",
+            "coded-digits",
+            "--epochs",
+            1,
+            *TINY,
+            "--latent-dim",
+            16,
+            "--out",
+            coded,
+        )
+        == 0
+    )
+    smooth = tmp_path / "smooth"
+    args = ["--preset", "smooth-digits", "--latent-dim", 16, "--max-steps", 1, "--out", smooth]
+    assert run_cli("train", "--epochs", 1, *TINY[:2], *TINY[4:], *args, "--init-from", coded) == 0
+    record = json.loads((smooth / "run.json").read_text())
+    assert record["config"]["init_from"] == str(coded)
+    # the wrong shapes (another latent dimension) are a clear error, writing nothing
+    wrong = tmp_path / "wrong"
+    wrong_shape = [*TINY, "--latent-dim", 12, "--init-from", coded, "--out", wrong]
+    assert run_cli("train", "--preset", "smooth-digits", *wrong_shape) == 2
+    assert "does not fit this preset's generator" in capsys.readouterr().err
+    assert not wrong.exists()
+
+
 def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
     import gan.trainer
 

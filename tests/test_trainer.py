@@ -161,6 +161,23 @@ def test_a_run_stopped_mid_epoch_resumes_where_it_stopped(tmp_path, small):
     assert record["history"]["steps"]["step"][:6] == [1, 2, 3, 4, 5, 6]  # history kept
 
 
+def test_a_run_can_start_from_another_runs_networks(tmp_path, small):
+    """A soft-coded generator fine-tuned from a hard-coded run: same weights to start with."""
+    coded = tmp_path / "coded"
+    values = {"epochs": 1, "batch_size": 32, "latent_dim": 16, "train_size": 128}
+    assert (
+        train(RunConfig.create("coded-digits", **values, out_dir=str(coded)), data=small).reason
+        == "finished"
+    )
+    smooth = Trainer.create(
+        RunConfig.create("smooth-digits", **values, init_from=str(coded)), small
+    )
+    for name, network in (("generator", smooth.generator), ("discriminator", smooth.discriminator)):
+        source = io.load_model(coded / f"{name}.keras").get_weights()
+        for mine, theirs in zip(network.get_weights(), source, strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+
+
 def test_a_moving_average_run_saves_the_average_and_resumes_from_the_trained_generator(
     tmp_path, small
 ):
