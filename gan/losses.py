@@ -41,9 +41,7 @@ def generator_loss(recipe: Preset, fake: Verdict, asked):
     loss = bce(ops.ones_like(fake.score), fake.score, recipe.d_output == "logits")
     if fake.digit_logits is None:
         return loss
-    if recipe.digit_code:  # AC-GAN: D's digit head must read the code's digit(s)
-        return loss + recipe.digit_head * code_fit(fake.digit_logits, asked)
-    if recipe.conditional:  # AC-GAN: ... or the label's digit
+    if recipe.digit_code or recipe.conditional:  # AC-GAN: D's head must read the asked digit
         return loss + recipe.digit_head * digit_fit(fake.digit_logits, asked)
     return loss + recipe.digit_head * digit_spread(fake.digit_logits)
 
@@ -51,19 +49,6 @@ def generator_loss(recipe: Preset, fake: Verdict, asked):
 def digit_fit(logits, digits):
     """Cross-entropy of digit logits `(n, 10)` against digits `(n,)`."""
     return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
-
-
-def code_fit(logits, targets):
-    """Cross-entropy of digit logits against a code's digit distribution `(n, 10)`."""
-    return ops.mean(keras.losses.categorical_crossentropy(targets, logits, from_logits=True))
-
-
-def code_targets(head, temperature: float):
-    """What a digit code `(n, size)` asks for, as a distribution over digits: the one-hot
-    largest value, or the soft code at `temperature` (as G's code layer computes it)."""
-    if temperature:
-        return ops.softmax(head / temperature)
-    return ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
 
 
 def digit_spread(logits):

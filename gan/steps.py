@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gan.losses import Verdict, code_targets, discriminator_loss, generator_loss
+from gan.losses import Verdict, discriminator_loss, generator_loss
 from gan.presets import Preset
 
 
@@ -69,12 +69,13 @@ STEPS = {"simultaneous": simultaneous_step, "alternating": alternating_step}
 
 
 def draw_noise(nets: Networks, n):
-    """G's inputs for `n` fakes, and what G was asked to draw: digits for a conditional G,
-    the code's digit distribution for a coded one, None (random digits, unused) otherwise."""
+    """G's inputs for `n` fakes, and the digits G was asked to draw: by label for a
+    conditional G, by its code for a coded one (the largest value's digit, also where a soft
+    code blends two), random and unused otherwise."""
     recipe = nets.recipe
     z = keras.random.normal((n, nets.latent_dim), seed=nets.noise_seed)
     if recipe.digit_code:
-        return z, code_targets(z[:, : recipe.digit_code], recipe.target_temperature)
+        return z, ops.argmax(z[:, : recipe.digit_code], axis=-1)  # the digit the code favours
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
     return ([z, digits] if recipe.conditional else z), digits
 
