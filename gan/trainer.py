@@ -20,7 +20,7 @@ import numpy as np
 from gan import io, runfolder
 from gan.config import ConfigError, RunConfig
 from gan.control import Control
-from gan.data import Dataset, load_dataset
+from gan.data import Dataset, batches, prepared_data
 from gan.events import (
     STATS,
     Callback,
@@ -92,7 +92,7 @@ class Trainer:
         `recipe` trains with another recipe than the config's preset (benchmarks' variants)."""
         from gan.models import build_pair
 
-        data = _prepared_data(config, data)
+        data = prepared_data(config, data)
         recipe = recipe or config.recipe
         generator, discriminator = build_pair(recipe, config.latent_dim, data.images)
         if config.init_from:
@@ -106,7 +106,7 @@ class Trainer:
         values, state = runfolder.read_record(run_dir)
         values.update({k: v for k, v in overrides.items() if v is not None}, out_dir=str(run_dir))
         config = RunConfig.from_dict(values)
-        data = _prepared_data(config, data)
+        data = prepared_data(config, data)
         saved = io.load_model(run_dir / runfolder.GENERATOR)
         discriminator = io.load_model(run_dir / runfolder.DISCRIMINATOR)
         if config.recipe.ema:  # generator.keras holds the average; training goes on from this
@@ -346,44 +346,6 @@ def start_from(folder: Path, generator, discriminator) -> None:
             raise ConfigError(
                 f"{folder / name} does not fit this preset's {network.name} ({error})."
             ) from error
-
-
-def _prepared_data(config: RunConfig, data: Dataset | None) -> Dataset:
-    """The dataset for `config`, cut to `train_size`, checked against the batch size."""
-    data = data if data is not None else load_dataset(config.dataset, config.data_path)
-    if config.train_size and config.train_size < len(data):
-        data = Dataset(
-            data.name,
-            data.images[: config.train_size],
-            data.labels[: config.train_size],
-            data.source,
-            data.notice,
-        )
-    config.check_data_size(len(data))
-    return data
-
-
-def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
-    """tf.data pipeline of (images `(b, 28, 28, 1)` float32 in the preset's range, digits `(b,)`).
-
-    Shuffles indices, not images, and keeps the digits as uint8 until a batch is gathered:
-    a quarter of the memory of a float copy, and no 60,000-image shuffle buffer per epoch.
-    """
-    import tensorflow as tf
-
-    images, labels = tf.constant(data.images), tf.constant(data.labels.astype(np.int32))
-
-    def gather(index):
-        unit = tf.cast(tf.gather(images, index), tf.float32)[..., None] / 255.0
-        return (unit * 2.0 - 1.0 if data_range == "tanh" else unit), tf.gather(labels, index)
-
-    return (
-        tf.data.Dataset.range(len(data))
-        .shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
 
 def fixed_inputs(config: RunConfig, recipe: Preset) -> tuple[np.ndarray, np.ndarray | None]:

@@ -123,9 +123,8 @@ def test_train_live_then_stop(server, page):
     page.get_by_role("button", name="Train").click()
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.first.wait_for()
-    grid = wait_for_change(lambda: image_sources(page)[:1], [])
-    page.wait_for_timeout(1500)
-    grid_later = wait_for_change(lambda: image_sources(page)[:1], grid)
+    grid = wait_for_change(lambda: image_sources(page)[:1], [])  # where G starts
+    grid_later = wait_for_change(lambda: image_sources(page)[:1], grid)  # after some steps
     assert grid_later != grid
     page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
     page.get_by_role("button", name="Stop").click()

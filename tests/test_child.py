@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -185,7 +184,4 @@ def zombie(pid: int) -> bool:
 @pytest.fixture(autouse=True)
 def no_leftover_children():
     yield
-    deadline = time.monotonic() + 30
-    while training_children() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert training_children() == []
+    wait_until(lambda: training_children() == [], seconds=30)

@@ -74,8 +74,9 @@ def test_stop_from_another_thread_takes_effect_within_one_batch(small):
     def stop_at_step_3(event):
         if event.step == 3:
             stopped_at.append(event.step)
-            threading.Thread(target=control.stop).start()
-            threading.Event().wait(0.2)  # the stop lands before the next batch starts
+            stopper = threading.Thread(target=control.stop)  # as the Stop button does
+            stopper.start()
+            stopper.join()  # it has landed before the next batch starts
 
     recorder = Recorder(stop_at_step_3)
     end = train(tiny(epochs=50), [recorder], control, data=small)
@@ -360,11 +361,8 @@ def test_training_slots_queue_runs_first_come_first_served():
     result = []
     worker = threading.Thread(target=lambda: result.append(slots.acquire(second, waiting)))
     worker.start()
-    for _ in range(100):
-        if slots.position(second) == 1:
-            break
-        threading.Event().wait(0.02)
-    assert slots.position(second) == 1 and slots.busy == 1
+    wait_until(lambda: slots.position(second) == 1)
+    assert slots.busy == 1
     slots.release(first)
     worker.join(5)
     assert result == [True] and slots.busy == 1
@@ -377,8 +375,7 @@ def test_training_slots_queue_runs_first_come_first_served():
 def test_the_pipeline_serves_every_image_once_per_epoch_scaled_like_the_data_module(
     small, data_range
 ):
-    from gan.data import scale
-    from gan.trainer import batches
+    from gan.data import batches, scale
 
     served = [(x.numpy(), y.numpy()) for x, y in batches(small, 64, data_range, seed=0)]
     images = np.concatenate([x for x, _ in served])
