@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,15 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server():
     """A real `streamlit run` of the app on a free localhost port."""
+    with streamlit_server("server.log") as url:
+        yield url
+
+
+@contextmanager
+def streamlit_server(log_name: str):
+    """Start `streamlit run` on a free port; yield its URL; stop it."""
     port = free_port()
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "server.log", "w")  # noqa: SIM115
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / log_name, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -77,11 +85,13 @@ def server():
             time.sleep(0.3)
     else:
         process.kill()
-        pytest.fail("streamlit did not start; see tests/artifacts/server.log")
-    yield url
-    process.terminate()
-    process.wait(20)
-    log.close()
+        pytest.fail(f"streamlit did not start; see tests/artifacts/{log_name}")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +176,27 @@ def test_interpolation_morphs_a_3_into_an_8(server, page):
     assert read[0] == "3" and read[-1] == "8", read
     page.get_by_role("button", name="Download GIF").wait_for()
     page.screenshot(path=str(ARTIFACTS / "morph.png"), full_page=True)
+
+
+PAGES = {
+    "": "Classroom",
+    "train": "Train",
+    "explore": "Latent explorer",
+    "interpolate": "Interpolate",
+}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_deep_links_as_a_fresh_servers_first_request(path, page):
+    """A teacher shares http://host:8501/explore: the first request to a new server must get
+    the app's navigation (titles, order, icons), not Streamlit's pages-folder one."""
+    with streamlit_server(f"server-{path or 'home'}.log") as url:
+        page.goto(f"{url}/{path}")
+        nav = page.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Latent explorer").wait_for()
+        links = nav.locator("a").all_inner_texts()
+        titles = [text.split("\n")[-1].strip() for text in links]
+        assert titles == list(PAGES.values()), links
+        assert page.title() == "MNIST GAN Studio"
+        active = nav.locator("a[aria-current='page']").inner_text().split("\n")[-1].strip()
+        assert active == PAGES[path]
