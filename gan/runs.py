@@ -28,6 +28,7 @@ from gan.control import Control, RunEndedError
 from gan.data import Dataset
 from gan.events import (
     Callback,
+    Emitter,
     EndEvent,
     EpochEvent,
     QualityEvent,
@@ -124,19 +125,27 @@ class BackgroundRun(Callback):
         return self
 
     def _work(self) -> None:
-        if self._slots and not self._slots.acquire(self, self.control):
-            self.on_end(EndEvent("stopped", "left the queue before training started"))
-            return
+        try:
+            if self._slots and not self._slots.acquire(self, self.control):
+                self.on_end(EndEvent("stopped", "left the queue before training started"))
+                return
+            self._train()
+        finally:
+            self._watch.stop()
+            self._data = None
+
+    def _train(self) -> None:
         callbacks = [self, *self._callbacks]
         try:
             self._set_status("preparing")
             self.runner(self.config, self._data, self.control, callbacks)
+        except Exception as error:  # a runner that failed before the run could end
+            if self.active:
+                Emitter(callbacks)("on_end", EndEvent("error", f"{type(error).__name__}: {error}"))
         finally:  # the networks go with the thread: an ended run keeps only its files
             self.control.abandon_tasks()  # asked for after the last batch
-            self._watch.stop()
             if self._slots:
                 self._slots.release(self)
-            self._data = None
 
     def _set_status(self, status: Status) -> None:
         with self._lock:

@@ -327,6 +327,16 @@ def test_a_run_nobody_watches_stops_itself(small):
     assert end.reason == "stopped" and "nobody watched" in end.message
 
 
+def test_a_runner_that_fails_ends_the_run_as_an_error(small):
+    def unreachable_cluster(config, data, control, callbacks):
+        raise ConnectionError("no cluster at ray://head:10001")
+
+    run = BackgroundRun(tiny(), small, runner=unreachable_cluster, idle_timeout=60).start()
+    assert run.join(30)
+    end = run.snapshot().end
+    assert end.reason == "error" and "no cluster at ray://head:10001" in end.message
+
+
 def test_bad_settings_end_the_worker_with_a_clear_error(small):
     run = BackgroundRun(tiny(batch_size=1000), small).start()
     assert run.join(30)
