@@ -37,7 +37,7 @@ def train_30_s(page, url: str) -> float:
     budget.press("Enter")
     page.wait_for_timeout(500)
     started = time.monotonic()
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Run finished").wait_for(timeout=120_000)
     took = time.monotonic() - started
     page.wait_for_timeout(2500)  # the charts' last redraw

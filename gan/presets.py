@@ -126,8 +126,8 @@ PRESETS: dict[str, Preset] = {
         replace(
             FAST,
             name="quick-digits",
-            summary="Readable digits in about 30 s on a laptop CPU: G draws with the training "
-            "digits' 64 principal components; uses the labels.",
+            summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
+            "training digits' 64 principal components; uses the labels. Best at its 2 epochs.",
             source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
             "weighted sum of the 64 principal components of 10,000 training digits, computed "
             "without labels when the run starts; D judges every image through that same fixed "
@@ -136,7 +136,7 @@ PRESETS: dict[str, Preset] = {
             "1 / (1 + step / 1500); G's moving average is shown and saved",
             generator="principal_generator",
             discriminator="principal_discriminator",
-            epochs=2,  # about 1,900 steps: past 30 s it goes on improving, then levels off
+            epochs=2,  # about 1,900 steps; much longer, some digits fade (time_to_digits.md)
             lr_g=1e-3,
             lr_d=1e-3,
             grid=10,

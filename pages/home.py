@@ -73,7 +73,7 @@ st.markdown(
     "default, *quick-digits*, gives G a head start: it paints with 64 stroke patterns "
     "computed from the training digits, their principal components, instead of pixel by "
     "pixel, and D also learns the digits' names. That is why it draws readable digits in "
-    "about 30 seconds; the classic recipes next to it need hours on a laptop.)"
+    "about 30 seconds on 2 CPU cores; the classic recipes next to it need hours.)"
 )
 generated_strip("Fake: G(z) for 12 random z, from the shipped generator")
 

@@ -161,7 +161,7 @@ def live_charts() -> None:
 if run is None:
     st.info(
         "Choose a preset and press **Train**. The default, *quick-digits*, draws mostly "
-        "readable digits after about 30 s on a 2-core laptop; the classic recipes need hours "
+        "readable digits after about 30 s on 2 CPU cores; the classic recipes need hours "
         "on a CPU (docs/time_to_digits.md)."
     )
 else:

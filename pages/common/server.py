@@ -56,9 +56,9 @@ def keep_keras_state() -> None:
     from streamlit.runtime.scriptrunner import script_runner
 
     def clean_problem_modules_but_keras() -> None:
-        pyplot = sys.modules.get("matplotlib.pyplot")
-        if pyplot is not None:
-            pyplot.close("all")
+        close = getattr(sys.modules.get("matplotlib.pyplot"), "close", None)
+        if close is not None:  # None also while another session's thread imports pyplot
+            close("all")
 
     if hasattr(script_runner, "_clean_problem_modules"):
         script_runner._clean_problem_modules = clean_problem_modules_but_keras
