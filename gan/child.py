@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from gan.config import RunConfig
-from gan.control import Control, RunEndedError
+from gan.control import Control, RunMirror
 from gan.data import Dataset
-from gan.events import Callback, Emitter, EndEvent, Relay
+from gan.events import Callback, Emitter, Relay
 from gan.trainer import train
 
 POLL_S = 0.05  # how often the parent passes on commands while no event arrives
@@ -51,7 +51,7 @@ def run_in_child(
             link.pass_on_commands()
             message = link.receive()
             if message is None:  # the child is gone without saying how the run ended
-                emit("on_end", link.lost(_wait(process, 5)))
+                emit("on_end", link.lost(_died(process)))
                 return
             if message[0] == "event":
                 emit(message[1], message[2])
@@ -60,7 +60,7 @@ def run_in_child(
                 link.settle(*message[1:])
         _wait(process, 10)
     except OSError:  # the pipe broke: the child died (before or while sending)
-        emit("on_end", link.lost(_wait(process, 5)))
+        emit("on_end", link.lost(_died(process)))
     finally:
         link.abandon()
         conn.close()
@@ -155,6 +155,11 @@ def _launch(nice: int) -> tuple[subprocess.Popen, Connection]:
     return process, Connection(ours.detach())
 
 
+def _died(process: subprocess.Popen) -> str:
+    """How a child that died (killed, out of memory, crashed) ended."""
+    return f"the training process ended unexpectedly (exit code {_wait(process, 5)})"
+
+
 def _wait(process: subprocess.Popen, timeout: float) -> int | None:
     """The child's exit code, once it has exited (None if it is still running)."""
     try:
@@ -163,26 +168,20 @@ def _wait(process: subprocess.Popen, timeout: float) -> int | None:
         return None
 
 
-class _ParentLink:
+class _ParentLink(RunMirror):
     """The parent's end of the pipe: commands out, events and task results in."""
 
     def __init__(self, conn: Connection, control: Control) -> None:
-        self.conn, self.control = conn, control
-        self.sent: tuple[bool, bool] = (False, False)  # (paused, stopped) as last sent
-        self.pending: dict[int, Future] = {}
-        self.last_step, self.last_epoch = 0, 0
+        super().__init__(control)
+        self.conn = conn
 
     def pass_on_commands(self) -> None:
         """Send what changed in the parent's control since the last call."""
-        control = self.control
-        state = (control.paused, control.stopped)
-        if state != self.sent:
-            self.conn.send(("control", *state, control.stop_reason))
-            self.sent = state
-        for work, future in control.take_tasks():
-            key = id(future)
-            self.pending[key] = future
-            self.conn.send(("task", key, work))
+        if changed := self.changed_commands():
+            self.conn.send(("control", *changed))
+        for work, future in self.control.take_tasks():
+            self.pending[id(future)] = future
+            self.conn.send(("task", id(future), work))
 
     def receive(self) -> tuple | None:
         """The next message, ("idle",) if none within POLL_S, None once the child is gone."""
@@ -192,9 +191,8 @@ class _ParentLink:
             message = self.conn.recv()
         except (EOFError, OSError):
             return None
-        if message[0] == "event" and hasattr(message[2], "step"):
-            self.last_step = message[2].step
-            self.last_epoch = getattr(message[2], "epoch", self.last_epoch)
+        if message[0] == "event":
+            self.heard(message[2])
         return message
 
     def settle(self, key: int, ok: bool, value: Any) -> None:
@@ -206,22 +204,6 @@ class _ParentLink:
             future.set_result(value)
         else:
             future.set_exception(value)
-
-    def lost(self, exitcode: int | None) -> EndEvent:
-        """The end event of a child that died (killed, out of memory, crashed)."""
-        return EndEvent(
-            "error",
-            f"the training process ended unexpectedly (exit code {exitcode}); every file "
-            "in the run folder is whole (the last checkpoint is kept)",
-            self.last_step,
-            self.last_epoch,
-        )
-
-    def abandon(self) -> None:
-        """Fail the tasks the child never answered."""
-        for future in self.pending.values():
-            future.set_exception(RunEndedError("the training ended before doing this"))
-        self.pending.clear()
 
 
 def child_main(fd: int, nice: int) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from gan.events import EndEvent
+
 Work = Callable[[Any], Any]  # called with the Trainer, on the training thread
 
 
@@ -79,3 +81,38 @@ class Control:
                 future.set_result(work(trainer))
             except Exception as error:
                 future.set_exception(error)
+
+
+class RunMirror:
+    """The app's side of a run trained elsewhere (a child process, a Ray actor): the
+    commands last sent, submitted work awaiting an answer, the last step heard of."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+        self.sent: tuple[bool, bool] = (False, False)  # (paused, stopped) as last sent
+        self.pending: dict[Any, Future] = {}  # a task's key -> the app's future
+        self.last_step, self.last_epoch = 0, 0
+
+    def changed_commands(self) -> tuple[bool, bool, str] | None:
+        """(paused, stopped, stop reason) if that changed since the last call, else None."""
+        state = (self.control.paused, self.control.stopped)
+        if state == self.sent:
+            return None
+        self.sent = state
+        return (*state, self.control.stop_reason)
+
+    def heard(self, event: object) -> None:
+        """Note the step and epoch of an event from the run."""
+        self.last_step = getattr(event, "step", self.last_step)
+        self.last_epoch = getattr(event, "epoch", self.last_epoch)
+
+    def lost(self, what: str) -> EndEvent:
+        """The end event of a run whose process died; `what` says which, and how."""
+        message = f"{what}; every file in the run folder is whole (the last checkpoint is kept)"
+        return EndEvent("error", message, self.last_step, self.last_epoch)
+
+    def abandon(self) -> None:
+        """Fail the tasks that were never answered."""
+        for future in self.pending.values():
+            future.set_exception(RunEndedError("the training ended before doing this"))
+        self.pending.clear()

@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from concurrent.futures import Future
 from typing import Any
 
 from gan.config import ConfigError, RunConfig, parse_float
-from gan.control import Control, RunEndedError
+from gan.control import Control, RunMirror
 from gan.data import Dataset
-from gan.events import Callback, Emitter, EndEvent, Relay
+from gan.events import Callback, Emitter, Relay
 from gan.trainer import train
 
 POLL_S = 0.1  # how long the actor waits for events before it answers a poll
@@ -113,7 +112,10 @@ class RayRunner:
                     ended = ended or hook == "on_end"
                 link.settle_tasks()
         except ray.exceptions.RayError as error:
-            emit("on_end", link.lost(error))
+            actor_died = (
+                f"the Ray actor running this training ended unexpectedly ({type(error).__name__})"
+            )
+            emit("on_end", link.lost(actor_died))
         finally:
             link.abandon()
             ray.kill(self.actor)
@@ -131,29 +133,23 @@ def connect(ray) -> None:
         )
 
 
-class _ActorLink:
+class _ActorLink(RunMirror):
     """The app's side of an actor: commands and work out, events and results in."""
 
     def __init__(self, ray, actor, control: Control) -> None:
-        self.ray, self.actor, self.control = ray, actor, control
-        self.sent: tuple[bool, bool] = (False, False)  # (paused, stopped) as last sent
-        self.pending: dict[Any, Future] = {}  # object ref of a task -> the app's future
-        self.last_step, self.last_epoch = 0, 0
+        super().__init__(control)
+        self.ray, self.actor = ray, actor
 
     def pass_on_commands(self) -> None:
-        control = self.control
-        state = (control.paused, control.stopped)
-        if state != self.sent:
-            self.actor.command.remote(*state, control.stop_reason)
-            self.sent = state
-        for work, future in control.take_tasks():
+        if changed := self.changed_commands():
+            self.actor.command.remote(*changed)
+        for work, future in self.control.take_tasks():
             self.pending[self.actor.run_task.remote(work)] = future
 
     def events(self) -> list[tuple[str, Any]]:
         found = self.ray.get(self.actor.poll.remote(POLL_S))
         for _, event in found:
-            self.last_step = getattr(event, "step", self.last_step)
-            self.last_epoch = getattr(event, "epoch", self.last_epoch)
+            self.heard(event)
         return found
 
     def settle_tasks(self) -> None:
@@ -167,18 +163,3 @@ class _ActorLink:
                 future.set_result(self.ray.get(ref))
             except Exception as error:
                 future.set_exception(error)
-
-    def lost(self, error: Exception) -> EndEvent:
-        """The end event of an actor that died."""
-        return EndEvent(
-            "error",
-            f"the Ray actor running this training ended unexpectedly ({type(error).__name__}); "
-            "every file in the run folder is whole (the last checkpoint is kept)",
-            self.last_step,
-            self.last_epoch,
-        )
-
-    def abandon(self) -> None:
-        for future in self.pending.values():
-            future.set_exception(RunEndedError("the training ended before doing this"))
-        self.pending.clear()
