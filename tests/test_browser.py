@@ -130,7 +130,7 @@ def test_first_paint_is_quick(server, page):
 
 def test_train_live_then_stop(server, page):
     page.goto(f"{server}/train")
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.first.wait_for()
     grid = wait_for_change(lambda: image_sources(page)[:1], [])  # where G starts
