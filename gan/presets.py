@@ -133,7 +133,8 @@ PRESETS: dict[str, Preset] = {
             "without labels when the run starts; D judges every image through that same fixed "
             "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
             "digit head learns the digits from the labels; learning rates fall as "
-            "1 / (1 + step / 1500); G's moving average is shown and saved",
+            "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 2 "
+            "epochs: trained much longer, some digits fade (docs/time_to_digits.md)",
             generator="principal_generator",
             discriminator="principal_discriminator",
             epochs=2,  # about 1,900 steps; much longer, some digits fade (time_to_digits.md)
