@@ -127,17 +127,17 @@ PRESETS: dict[str, Preset] = {
             FAST,
             name="quick-digits",
             summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
-            "training digits' 64 principal components; uses the labels. Best at its 2 epochs.",
+            "training digits' 64 principal components; uses the labels. Best at its 1 epoch.",
             source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
             "weighted sum of the 64 principal components of 10,000 training digits, computed "
             "without labels when the run starts; D judges every image through that same fixed "
             "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
             "digit head learns the digits from the labels; learning rates fall as "
-            "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 2 "
-            "epochs: trained much longer, some digits fade (docs/time_to_digits.md)",
+            "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
+            "epoch: trained longer, its digits get worse (docs/time_to_digits.md)",
             generator="principal_generator",
             discriminator="principal_discriminator",
-            epochs=2,  # about 1,900 steps; much longer, some digits fade (time_to_digits.md)
+            epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)
             lr_g=1e-3,
             lr_d=1e-3,
             grid=10,

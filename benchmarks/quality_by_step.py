@@ -1,0 +1,70 @@
+"""Sample quality at fixed step counts: does a preset hold up as a run goes on?
+
+Trains `--preset` from scratch once per seed (no epoch limit) and scores the generator the
+run would save (`python -m gan evaluate`'s figures, 1,000 samples) when the step count
+reaches each of `--steps`. Not timed: steps, not seconds, are what it compares.
+
+    python benchmarks/quality_by_step.py [--preset quick-digits] [--seeds 0,1,2]
+        [--steps 600,937,1400,1900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.machine import describe  # noqa: E402
+from benchmarks.quality import SAMPLES, parse_list  # noqa: E402
+from gan.config import RunConfig  # noqa: E402
+from gan.control import Control  # noqa: E402
+from gan.events import Callback  # noqa: E402
+from gan.metrics import Judge  # noqa: E402
+from gan.presets import DEFAULT_PRESET  # noqa: E402
+from gan.trainer import Trainer  # noqa: E402
+
+
+class AtSteps(Callback):
+    """Prints a table row at each step count; stops the run after the last."""
+
+    def __init__(self, trainer: Trainer, control: Control, steps: list[int], judge: Judge):
+        self.trainer, self.control, self.steps, self.judge = trainer, control, steps, judge
+
+    def on_step(self, event) -> None:
+        if event.step not in self.steps:
+            return
+        quality = self.judge.evaluate_generator(self.trainer.output_generator, SAMPLES, seed=0)
+        print(
+            f"| {self.trainer.config.seed} | {event.step:,} | {quality.recognizability:.1%} | "
+            f"{quality.smallest_share:.1%} | {quality.frechet_distance:.1f} |",
+            flush=True,
+        )
+        if event.step == max(self.steps):
+            self.control.stop("all step counts scored")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default=DEFAULT_PRESET)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--steps", default="600,937,1400,1900")
+    args = parser.parse_args()
+    steps = parse_list(args.steps, int)
+    judge = Judge()
+    print(f"machine: {describe()}")
+    print(f"{args.preset}, scored at steps {', '.join(map(str, steps))}")
+    print("| seed | steps | recognizable | smallest digit share | Fréchet digit distance |")
+    print("|---|---|---|---|---|")
+    for seed in parse_list(args.seeds, int):
+        with tempfile.TemporaryDirectory() as out:
+            config = RunConfig.create(args.preset, epochs=1000, seed=seed, out_dir=out)
+            trainer = Trainer.create(config)
+            control = Control()
+            trainer.run([AtSteps(trainer, control, steps, judge)], control)
+
+
+if __name__ == "__main__":
+    main()
