@@ -11,7 +11,6 @@ the training took; writes docs/screenshots/*.png.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,12 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
-from benchmarks.streamlit_client import running_server  # noqa: E402
+from benchmarks.streamlit_client import CHROMIUM, CHROMIUM_FLAGS, running_server  # noqa: E402
 
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-FLAGS += ["--disable-component-update", "--no-first-run"]
 
 
 def train_30_s(page, url: str) -> float:
@@ -71,7 +67,7 @@ def main() -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     url = f"http://localhost:{args.port}"
     with running_server(args.port), sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         page.goto(url)  # the first visit starts TensorFlow's import and the spare process

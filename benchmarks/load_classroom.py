@@ -44,9 +44,7 @@ from benchmarks.streamlit_client import (  # noqa: E402
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
     """Open the explorer, then move one random slider every 1-3 s and time the new image."""
-    await client.visit()
-    await client.connect()
-    await client.run_and_wait("explore")
+    await client.open("explore")
     sliders = [(i, p) for i, p in client.widgets.values() if type(p).__name__ == "Slider"]
     while time.monotonic() < until:
         await asyncio.sleep(random.uniform(1.0, 3.0))
@@ -67,9 +65,7 @@ async def explorer(client: Client, until: float, measure_from: float) -> None:
 
 async def trainer(client: Client, until: float, seconds: int) -> None:
     """Open Train, press it with a short budget, keep the live view ticking like a browser."""
-    await client.visit()
-    await client.connect()
-    await client.run_and_wait("train")
+    await client.open("train")
     client.set_number("epochs", 1)  # on the full data: the time budget ends the run
     client.set_number("max_seconds", seconds)
     await client.click("Train")
@@ -149,9 +145,7 @@ async def classroom(args: argparse.Namespace, root: int, servers: list[int]) -> 
     watcher = asyncio.create_task(watch_memory(root, memory, stop))
     for _ in range(0 if args.cold else len(servers)):  # first visitors pay for TensorFlow
         warm = Client(args.port, tally)
-        await warm.visit()
-        await warm.connect()
-        await warm.run_and_wait("explore")
+        await warm.open("explore")
         await warm.close()
     start = time.monotonic()
     until = start + args.warmup + args.seconds

@@ -1,4 +1,5 @@
-"""A Streamlit client in Streamlit's own WebSocket protocol, and a real server to talk to.
+"""A Streamlit client in Streamlit's own WebSocket protocol, a real server to talk to, and
+the real browser (Chromium) the tests and screenshots drive.
 
 What a browser tab sends (page runs, widget states, fragment timers) without a browser, so a
 benchmark can open dozens of sessions on 2 cores.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +25,16 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NumberInput_pb2 import NumberInput
 
 ROOT = Path(__file__).resolve().parents[1]
+# The real browser the tests and the screenshots drive: Debian's Chromium, headless.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+]
 TIMEOUT_S = 30.0  # a page run or image that takes longer counts as an error
 
 
@@ -59,7 +71,7 @@ class Client:
         self.fragment_of: dict[str, str] = {}  # widget id -> id of the fragment it lives in
 
     async def connect(self) -> None:
-        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        cookie = cookie_header(self.cookies)
         self.ws = await websockets.connect(
             f"ws://localhost:{self.port}/_stcore/stream",
             subprotocols=["streamlit"],
@@ -168,6 +180,12 @@ class Client:
         await self.ws.close()
         self.reader.cancel()
 
+    async def open(self, page: str = "") -> None:
+        """What a browser does for a URL: load it over HTTP, connect, run `page`."""
+        await self.visit()
+        await self.connect()
+        await self.run_and_wait(page)
+
     async def visit(self) -> None:
         """Load the page over HTTP first, as a browser does, keeping the cookies it sets (a
         proxy's sticky cookie)."""
@@ -182,8 +200,13 @@ class Client:
         return await asyncio.to_thread(fetch, f"http://localhost:{self.port}{path}", self.cookies)
 
 
+def cookie_header(cookies: dict[str, str]) -> str:
+    """The Cookie header a browser sends for `cookies` ("" for none)."""
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
 def fetch(url: str, cookies: dict[str, str] | None = None) -> bytes:
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    headers = {"Cookie": cookie_header(cookies)} if cookies else {}
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         return response.read()

@@ -94,8 +94,7 @@ async def app_first_30_s(port: int, budget: int = 30) -> dict:
     """Press Train (the default preset, `budget` s) in a real session; time the first grid
     (where G starts) and the first step, and score the generator the run saved."""
     client = Client(port, Tally())
-    await client.connect()
-    await client.run_and_wait("train")
+    await client.open("train")
     await asyncio.sleep(10)  # the user reads the form while TensorFlow warms up
     client.set_number("max_seconds", budget)
     before = set(RUNS_ROOT.glob("*")) if RUNS_ROOT.is_dir() else set()

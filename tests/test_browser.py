@@ -7,7 +7,6 @@ slider and sees the picture change. Screenshots land in tests/artifacts/.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,17 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.streamlit_client import CHROMIUM, CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
