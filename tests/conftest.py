@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest  # noqa: E402
 
 from gan.config import RunConfig  # noqa: E402
 from gan.data import Dataset, load_dataset  # noqa: E402
+from gan.events import Callback  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -153,3 +155,28 @@ def tiny(**overrides) -> RunConfig:
     """A run small enough for a test: 128 digits, batches of 32, an 8-d latent."""
     values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}
     return RunConfig.create("fast", **{**values, **overrides})
+
+
+class StepGate(Callback):
+    """Sets `reached` once the run has done `step` steps and `stepped` on every step; keeps
+    the kinds of the events it saw, in order (for runs in another process or on an actor)."""
+
+    def __init__(self, step: int = 3) -> None:
+        self.step, self.reached, self.stepped = step, threading.Event(), threading.Event()
+        self.last, self.kinds = 0, []
+
+    def on_start(self, event):
+        self.kinds.append("start")
+
+    def on_step(self, event):
+        self.kinds.append("step")
+        self.last = event.step
+        self.stepped.set()
+        if event.step >= self.step:
+            self.reached.set()
+
+    def on_samples(self, event):
+        self.kinds.append("samples")
+
+    def on_end(self, event):
+        self.kinds.append("end")

@@ -9,11 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import children_of, quiet, training_children, wait_until
+from conftest import StepGate, children_of, quiet, training_children, wait_until
 from conftest import tiny as tiny_config
 
 from gan import child, io
-from gan.events import Callback
 from gan.runs import BackgroundRun, in_child_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,20 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny(**overrides):
     """`conftest.tiny`, drawing the progress grid after every step."""
     return tiny_config(**{"sample_every": 0.0, **overrides})
-
-
-class StepGate(Callback):
-    """Sets `reached` once the run has done `step` steps; `stepped` on every step after."""
-
-    def __init__(self, step: int) -> None:
-        self.step, self.reached, self.stepped = step, threading.Event(), threading.Event()
-        self.last = 0
-
-    def on_step(self, event):
-        self.last = event.step
-        self.stepped.set()
-        if event.step >= self.step:
-            self.reached.set()
 
 
 def start(config, small, **options) -> tuple[BackgroundRun, StepGate]:

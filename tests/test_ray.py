@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from conftest import quiet, tiny, wait_until
+from conftest import StepGate, quiet, tiny, wait_until
 
 from gan import io
 from gan.config import ConfigError
-from gan.events import Callback
 from gan.runs import BackgroundRun
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
@@ -24,33 +21,9 @@ def local_ray():
     ray.shutdown()
 
 
-class Kinds(Callback):
-    """The events' kinds in order; `stepped` is set on every step, `reached` at `step`."""
-
-    def __init__(self, step: int = 3) -> None:
-        self.kinds, self.step, self.last = [], step, 0
-        self.stepped, self.reached = threading.Event(), threading.Event()
-
-    def on_start(self, event):
-        self.kinds.append("start")
-
-    def on_step(self, event):
-        self.kinds.append("step")
-        self.last = event.step
-        self.stepped.set()
-        if event.step >= self.step:
-            self.reached.set()
-
-    def on_samples(self, event):
-        self.kinds.append("samples")
-
-    def on_end(self, event):
-        self.kinds.append("end")
-
-
-def test_a_tiny_run_on_an_actor_streams_its_events_and_writes_its_folder(tmp_path, small):
+def test_a_tiny_run_on_an_actor_streams_its_events_and_writes_its_folder(tmp_path):
     out = tmp_path / "run"
-    kinds = Kinds()
+    kinds = StepGate()
     run = BackgroundRun(
         tiny(epochs=2, sample_every=0.0, out_dir=str(out)), runner=RayRunner(), callbacks=[kinds]
     ).start()  # no data given: the actor loads MNIST itself, as a child process does
@@ -63,8 +36,8 @@ def test_a_tiny_run_on_an_actor_streams_its_events_and_writes_its_folder(tmp_pat
     assert io.load_generator(out / "generator.keras") is not None
 
 
-def test_pause_resume_snapshot_and_stop_go_through_the_actor(tmp_path, small):
-    kinds = Kinds()
+def test_pause_resume_snapshot_and_stop_go_through_the_actor(tmp_path):
+    kinds = StepGate()
     run = BackgroundRun(
         tiny(epochs=10_000, sample_every=0.0), runner=RayRunner(), callbacks=[kinds]
     ).start()
@@ -83,9 +56,9 @@ def test_pause_resume_snapshot_and_stop_go_through_the_actor(tmp_path, small):
     assert run.snapshot().end.reason == "stopped"
 
 
-def test_a_killed_actor_ends_the_run_as_error_and_keeps_its_files(tmp_path, small):
+def test_a_killed_actor_ends_the_run_as_error_and_keeps_its_files(tmp_path):
     out = tmp_path / "run"
-    kinds, runner = Kinds(step=12), RayRunner()  # 12 steps: past two checkpoints
+    kinds, runner = StepGate(step=12), RayRunner()  # 12 steps: past two checkpoints
     run = BackgroundRun(
         tiny(epochs=10_000, out_dir=str(out)), runner=runner, callbacks=[kinds]
     ).start()
