@@ -1,4 +1,5 @@
-"""`python -m gan train|sample|interpolate|presets` — a public contract scripts rely on.
+"""`python -m gan train|sample|interpolate|evaluate|directions|recode|presets` — a public
+contract scripts rely on.
 
 Bad arguments print one line on stderr and exit with code 2, writing nothing.
 """
@@ -31,9 +32,9 @@ from gan.latent import (
     takes_digit,
     tile,
 )
-from gan.metrics import SNAP_SHARE, Judge
+from gan.metrics import Judge
 from gan.presets import DEFAULT_PRESET, PRESETS
-from gan.runfolder import GENERATOR, RECORD
+from gan.runfolder import DISCRIMINATOR, GENERATOR, RECORD
 from gan.trainer import Trainer
 
 MAX_SAMPLES = 10_000
@@ -115,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     directions.add_argument("--model", required=True, help="a generator .keras file")
     directions.add_argument("-k", default="6", help="how many directions, 1..32")
 
+    recode = commands.add_parser(
+        "recode",
+        help="turn a conditional generator into one whose noise carries the digit: a run "
+        "folder to fine-tune with train --init-from",
+    )
+    recode.add_argument("--model", required=True, help="a conditional generator .keras file")
+    recode.add_argument(
+        "--preset", default="morph-digits", help="a preset with a digit code (morph-digits)"
+    )
+    recode.add_argument("--out", required=True, help="run folder to write")
+
     commands.add_parser("presets", help="list the presets")
     return parser
 
@@ -185,6 +197,33 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     if end.reason == "error":
         return 1
     return 3 if end.reason == "diverged" else 0
+
+
+def cmd_recode(args: argparse.Namespace, started_at: float) -> int:
+    from gan.latent import recode
+    from gan.models import build_pair
+
+    recipe = PRESETS.get(args.preset)
+    if recipe is None or not recipe.digit_code:
+        coded = ", ".join(name for name, preset in PRESETS.items() if preset.digit_code)
+        raise ConfigError(f"--preset must be one with a digit code: {coded}.")
+    out = Path(args.out)
+    if (out / GENERATOR).exists():
+        raise ConfigError(f"{out} already holds a generator; choose another --out.")
+    conditional = load_generator(args.model)
+    latent_dim = latent_dim_of(conditional) + recipe.digit_code
+    generator, discriminator = build_pair(recipe, latent_dim)
+    recode(conditional, generator)
+    check_writable(out)
+    io.save_model(generator, out / GENERATOR)
+    io.save_model(discriminator, out / DISCRIMINATOR)
+    size = "" if latent_dim == recipe.latent_dim else f" --latent-dim {latent_dim}"
+    print(
+        f"Wrote {out / GENERATOR} (the digit code is the first {recipe.digit_code} of its "
+        f"{latent_dim} noise values) and a fresh {out / DISCRIMINATOR}. Fine-tune with: "
+        f"python -m gan train --preset {args.preset}{size} --init-from {out} --out RUN"
+    )
+    return 0
 
 
 def _interrupt(control: Control) -> None:
@@ -330,51 +369,12 @@ def cmd_evaluate(args: argparse.Namespace, started_at: float) -> int:
     judge, generator = Judge(), load_generator(args.model)
     quality = judge.evaluate_generator(generator, n, seed)
     smoothness = judge.path_smoothness(generator, paths, frames, seed) if paths else None
-    for line in describe_quality(quality) + describe_smoothness(smoothness):
+    for line in quality.report() + (smoothness.report() if smoothness else []):
         print(line)
     if args.json:
         smooth = smoothness.to_dict() if smoothness else None
         print(json.dumps({**quality.to_dict(), "smoothness": smooth}))
     return 0
-
-
-def describe_quality(quality) -> list[str]:
-    """The metrics as a few readable lines."""
-    shares = "  ".join(f"{d}: {s:.1%}" for d, s in enumerate(quality.class_shares))
-    smallest = int(np.argmin(quality.class_shares))
-    lines = [
-        f"samples: {quality.n:,}",
-        f"recognizable (classifier confidence >= 0.9): {quality.recognizability:.1%}",
-        f"class shares: {shares}",
-        f"smallest class share: {quality.smallest_share:.1%} (digit {smallest}); "
-        f"entropy {quality.entropy:.3f} (1 = even)",
-        f"Frechet digit distance: {quality.frechet_distance:.2f} (real-vs-real floor "
-        f"{quality.frechet_floor:.2f}, {quality.frechet_distance / quality.frechet_floor:.1f}x)",
-        f"pixel diversity vs real digits: {quality.pixel_diversity:.2f} (1 = as varied as MNIST)",
-    ]
-    if quality.asked_digit_accuracy is not None:
-        lines.append(f"asked digit recognized: {quality.asked_digit_accuracy:.1%}")
-    if quality.collapse_warning:
-        lines.append(f"WARNING: {quality.collapse_warning}")
-    if quality.coverage_note:
-        lines.append(quality.coverage_note)
-    return lines
-
-
-def describe_smoothness(smoothness) -> list[str]:
-    """The walk figures as a few readable lines (none when no walks were measured)."""
-    if smoothness is None:
-        return []
-    s = smoothness
-    return [
-        f"walks: {s.paths:,} slerp paths of {s.frames} frames between random latents",
-        f"largest frame-to-frame step, share of the walk: median {s.largest_step_median:.3f}, "
-        f"90th percentile {s.largest_step_p90:.3f} (even steps: {1 / (s.frames - 1):.3f})",
-        f"snaps (one step >= {SNAP_SHARE:.0%} of the walk): {s.snaps:.1%} of walks",
-        f"digit changes per walk (classifier): {s.digit_changes:.2f}; recognizable frames, "
-        f"in-between ones included: {s.frames_recognizable:.1%}",
-        f"perceptual path length (classifier features): {s.perceptual_path_length:,.0f}",
-    ]
 
 
 def cmd_directions(args: argparse.Namespace, started_at: float) -> int:
@@ -394,5 +394,6 @@ COMMANDS = {
     "interpolate": cmd_interpolate,
     "evaluate": cmd_evaluate,
     "directions": cmd_directions,
+    "recode": cmd_recode,
     "presets": cmd_presets,
 }

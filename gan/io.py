@@ -78,6 +78,8 @@ def load_model(path: str | os.PathLike):
         )
     import keras  # deferred: TensorFlow takes seconds to import
 
+    import gan.layers  # noqa: F401  (registers the project's layers for loading)
+
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:

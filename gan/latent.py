@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from gan.config import ConfigError
 from gan.data import to_unit
 
 Method = Literal["lerp", "slerp"]
@@ -192,3 +193,21 @@ def render(generator, noise: np.ndarray, digits: np.ndarray | None = None) -> np
     # predict_on_batch runs a compiled function: ~1.5 ms here against ~17 ms for an eager call.
     images = np.asarray(generator.predict_on_batch(inputs), dtype=np.float32)
     return to_unit(images, output_range(generator))
+
+
+def recode(conditional, coded) -> None:
+    """Give `coded`, a freshly built generator with a digit code, the weights of
+    `conditional`, a conditional one of the same body: the label's one-hot input becomes the
+    code, so wherever the code is one-hot `coded` draws what `conditional` draws for that
+    digit, and the noise carries the digit (fine-tune it to draw well between digits)."""
+    if not is_conditional(conditional) or not digit_code_of(coded):
+        raise ConfigError("Recoding takes a conditional generator and a preset with a digit code.")
+    weights = conditional.get_weights()
+    noise = latent_dim_of(conditional)  # the first kernel's rows: noise, then the one-hot label
+    weights[0] = np.concatenate([weights[0][noise:], weights[0][:noise]])  # code, then noise
+    try:
+        coded.set_weights(weights)
+    except ValueError as error:
+        raise ConfigError(
+            f"The conditional generator does not fit this preset's generator ({error})."
+        ) from error

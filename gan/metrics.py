@@ -94,6 +94,27 @@ class Quality:
             "coverage_note": self.coverage_note,
         }
 
+    def report(self) -> list[str]:
+        """The figures as a few readable lines (what `python -m gan evaluate` prints)."""
+        shares = "  ".join(f"{d}: {s:.1%}" for d, s in enumerate(self.class_shares))
+        smallest = int(np.argmin(self.class_shares))
+        ratio = self.frechet_distance / self.frechet_floor
+        lines = [
+            f"samples: {self.n:,}",
+            f"recognizable (classifier confidence >= 0.9): {self.recognizability:.1%}",
+            f"class shares: {shares}",
+            f"smallest class share: {self.smallest_share:.1%} (digit {smallest}); "
+            f"entropy {self.entropy:.3f} (1 = even)",
+            f"Frechet digit distance: {self.frechet_distance:.2f} (real-vs-real floor "
+            f"{self.frechet_floor:.2f}, {ratio:.1f}x)",
+            f"pixel diversity vs real digits: {self.pixel_diversity:.2f} (1 = as varied as MNIST)",
+        ]
+        if self.asked_digit_accuracy is not None:
+            lines.append(f"asked digit recognized: {self.asked_digit_accuracy:.1%}")
+        if self.collapse_warning:
+            lines.append(f"WARNING: {self.collapse_warning}")
+        return lines + ([self.coverage_note] if self.coverage_note else [])
+
 
 @dataclass(frozen=True)
 class Smoothness:
@@ -110,6 +131,19 @@ class Smoothness:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def report(self) -> list[str]:
+        """The walk figures as a few readable lines."""
+        return [
+            f"walks: {self.paths:,} slerp paths of {self.frames} frames between random latents",
+            "largest frame-to-frame step, share of the walk: median "
+            f"{self.largest_step_median:.4f}, 90th percentile {self.largest_step_p90:.4f} "
+            f"(even steps: {1 / (self.frames - 1):.4f})",
+            f"snaps (one step >= {SNAP_SHARE:.0%} of the walk): {self.snaps:.1%} of walks",
+            f"digit changes per walk (classifier): {self.digit_changes:.2f}; recognizable "
+            f"frames, in-between ones included: {self.frames_recognizable:.1%}",
+            f"perceptual path length (classifier features): {self.perceptual_path_length:,.0f}",
+        ]
 
 
 def build_classifier():

@@ -24,6 +24,7 @@ from gan.latent import (
     principal_directions,
     sample_noise,
 )
+from gan.layers import Sparsemax
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -43,13 +44,17 @@ def make(layer_class, *args, **kwargs):
 
 
 def _noise_input(
-    latent_dim: int, conditional: bool, digit_code: int = 0, code_temperature: float = 0.0
+    latent_dim: int,
+    conditional: bool,
+    digit_code: int = 0,
+    code_temperature: float = 0.0,
+    code_blend: str = "softmax",
 ):
     """Generator inputs and the tensor the body starts from: noise, noise ++ one-hot label,
     or with `digit_code` the noise whose first `digit_code` values became a digit code."""
     noise = keras.Input((latent_dim,), name="noise")
     if digit_code:
-        return noise, _categorical_code(noise, digit_code, code_temperature)
+        return noise, _categorical_code(noise, digit_code, code_temperature, code_blend)
     if not conditional:
         return noise, noise
     label = keras.Input((), dtype="int32", name="digit")
@@ -59,7 +64,7 @@ def _noise_input(
     return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
 
 
-def _categorical_code(noise, size: int, temperature: float = 0.0):
+def _categorical_code(noise, size: int, temperature: float = 0.0, blend: str = "softmax"):
     """InfoGAN's categorical code drawn from Gaussian noise: the position of the largest of
     the first `size` values, one-hot, followed by the remaining values. The argmax of i.i.d.
     normals is uniform over the `size` codes, so the input stays plain N(0, I) noise.
@@ -67,11 +72,14 @@ def _categorical_code(noise, size: int, temperature: float = 0.0):
     With a `temperature` the code is the softmax of those values at that temperature instead:
     the same digit wins, but the code slides from one digit to the next as the values cross,
     so a walk through the noise morphs instead of switching digits from one frame to the next.
+    A `sparsemax` blend is one-hot wherever the largest value leads by `temperature` and
+    blends two digits linearly across a near tie; a softmax always mixes in all ten a little.
     """
     head, rest = ops.split(noise, [size], axis=-1)  # one op each, so names cannot collide
     if temperature:
         scaled = make(layers.Rescaling, 1.0 / temperature, name=CODE_SCALE)(head)
-        code = make(layers.Softmax, name="soft_code")(scaled)
+        soft = Sparsemax if blend == "sparsemax" else layers.Softmax
+        code = make(soft, name="soft_code")(scaled)
     else:
         code = ops.one_hot(ops.argmax(head, axis=-1), size)
     return make(layers.Concatenate, name=CODE_LAYER)([code, rest])
@@ -176,11 +184,12 @@ def fast_generator(
     code_temperature: float = 0.0,
     width: int = 64,
     mapping: tuple[int, ...] = (),
+    code_blend: str = "softmax",
 ) -> keras.Model:
     """Slim DCGAN generator: (Dense `mapping` units ->) Dense 7x7x`width` -> 14x14x(`width`/2)
     -> 28x28x1 tanh, each hidden layer with BatchNorm and LeakyReLU 0.2; optionally from a
     digit code (see `_categorical_code`)."""
-    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature)
+    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature, code_blend)
     for units in (*mapping, 7 * 7 * width):
         x = make(layers.Dense, units, use_bias=False)(x)
         x = make(layers.BatchNormalization)(x)
@@ -209,10 +218,13 @@ def wide_generator(
     digit_code: int = 0,
     code_temperature: float = 0.0,
     width: int = 128,
+    code_blend: str = "softmax",
 ) -> keras.Model:
     """The fast generator, wider and one layer deeper: Dense 256 -> Dense 7x7x128 ->
     14x14x64 -> 28x28x1 tanh."""
-    return fast_generator(latent_dim, conditional, digit_code, code_temperature, width, (256,))
+    return fast_generator(
+        latent_dim, conditional, digit_code, code_temperature, width, (256,), code_blend
+    )
 
 
 def wide_discriminator(
@@ -357,7 +369,11 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
     digits, uint8) are needed by presets that work in the span of their principal components."""
     g_options, d_options = {}, {}
     if preset.digit_code:
-        g_options = {"digit_code": preset.digit_code, "code_temperature": preset.code_temperature}
+        g_options = {
+            "digit_code": preset.digit_code,
+            "code_temperature": preset.code_temperature,
+            "code_blend": preset.code_blend,
+        }
     if preset.digit_head:
         d_options["digit_head"] = True
     if preset.g_width:

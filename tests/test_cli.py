@@ -11,6 +11,7 @@ from PIL import Image
 from gan.cli import main
 from gan.io import load_generator
 from gan.presets import PRESETS
+from gan.runfolder import GENERATOR
 
 TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128"]
 
@@ -85,6 +86,38 @@ def test_init_from_fine_tunes_another_runs_networks_into_a_new_preset(tmp_path, 
     assert run_cli("train", "--preset", "smooth-digits", *wrong_shape) == 2
     assert "does not fit this preset's generator" in capsys.readouterr().err
     assert not wrong.exists()
+
+
+def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
+    conditional_generator, trained_run, tmp_path, capsys
+):
+    """Where its code is one-hot the recoded G draws exactly what the conditional G draws for
+    that digit (its other noise values being the conditional G's noise), and the run folder
+    it writes fine-tunes with train --init-from."""
+    from gan.latent import digit_code_of, latent_dim_of, render, sample_noise
+
+    start = tmp_path / "recoded"
+    assert run_cli("recode", "--model", conditional_generator, "--out", start) == 0
+    assert "--init-from" in capsys.readouterr().out
+    conditional, coded = load_generator(conditional_generator), load_generator(start / GENERATOR)
+    assert digit_code_of(coded) == 10 and latent_dim_of(coded) == 74
+    noise, digits = sample_noise(10, 74, seed=3), np.arange(10)
+    np.testing.assert_allclose(
+        render(coded, noise, digits), render(conditional, noise[:, 10:], digits), atol=1e-5
+    )
+    run = tmp_path / "morph"
+    fine_tune = ["--max-steps", 2, *TINY[:2], *TINY[4:], "--init-from", start, "--out", run]
+    assert run_cli("train", "--preset", "morph-digits", *fine_tune) == 0
+    assert (run / GENERATOR).is_file()
+    # what cannot be recoded is a clear error, writing nothing
+    unconditional = trained_run / GENERATOR
+    assert run_cli("recode", "--model", unconditional, "--out", tmp_path / "x") == 2
+    assert "conditional generator" in capsys.readouterr().err
+    args = ["--model", conditional_generator, "--preset", "fast", "--out", tmp_path / "y"]
+    assert run_cli("recode", *args) == 2
+    assert "digit code" in capsys.readouterr().err
+    assert run_cli("recode", "--model", conditional_generator, "--out", start) == 2
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
 def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):

@@ -135,6 +135,23 @@ def test_the_digit_code_is_the_largest_of_the_first_ten_noise_values(tmp_path):
     )
 
 
+def test_a_sparsemax_code_is_one_hot_until_two_values_come_within_one():
+    """Sparsemax: a clear leader gets all of the code, two close values share it linearly,
+    it always sums to 1, and it never moves faster than its input (no jumps)."""
+    from gan.layers import Sparsemax
+
+    values = np.array([[10 / 3, 3.0, 2 / 3, -10 / 3], [3.0, 1.0, 0.5, 0.0], [0.5] * 4], "float32")
+    code = np.asarray(Sparsemax()(values))
+    expected = [[2 / 3, 1 / 3, 0, 0], [1, 0, 0, 0], [0.25] * 4]
+    np.testing.assert_allclose(code, expected, atol=1e-6)
+    leads = np.linspace(-2.0, 2.0, 401, dtype="float32")  # the first two values cross
+    sweep = np.stack([leads, np.zeros_like(leads), np.full_like(leads, -3), -leads - 5], axis=1)
+    code = np.asarray(Sparsemax()(sweep))
+    np.testing.assert_allclose(code.sum(axis=1), 1.0, atol=1e-6)
+    assert np.abs(np.diff(code, axis=0)).max() <= (leads[1] - leads[0]) / 2 + 1e-6
+    np.testing.assert_allclose(code[leads >= 1.0, 0], 1.0)  # one-hot once one value leads by 1
+
+
 SWEEP_STEP_SHARE = 0.1  # the explorer's promise: no slider step is 10 % of the sweep's change
 
 
