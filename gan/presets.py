@@ -207,7 +207,9 @@ PRESETS: dict[str, Preset] = {
             FAST,
             name="morph-digits",
             summary="The shipped generator: the conditional G recoded so that its noise carries "
-            "the digit as a sparsemax code, then fine-tuned; walks morph from digit to digit.",
+            "the digit as a sparsemax code, then fine-tuned; walks morph from digit to digit. "
+            "Made for fine-tuning (python -m gan recode, then train --init-from); from scratch "
+            "it learns slowly.",
             source="this project; the fast-conditional G with its label input fed by a code "
             "made from the first 10 noise values (python -m gan recode), fine-tuned as an "
             "AC-GAN (Odena et al. 2017) whose digit head reads the code's largest value. "
