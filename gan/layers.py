@@ -13,7 +13,8 @@ class Sparsemax(keras.layers.Layer):
     the probability simplex. Like a softmax it sums to 1 and moves continuously, but values
     more than 1 below the largest get exactly 0: away from ties the output is one-hot, and
     across a tie two entries trade places linearly. (Written out here: `keras.ops.sparsemax`
-    of Keras 3.15 returns zeros on the TensorFlow backend.)"""
+    of Keras 3.15 returns all zeros on the TensorFlow backend wherever two or more entries
+    share the output; it gets only the one-hot case right.)"""
 
     def call(self, x):
         size = x.shape[-1]
