@@ -161,8 +161,9 @@ def test_interpolation_morphs_a_3_into_an_8(server, page):
     page.get_by_text("From one digit to another").click()
     page.get_by_text("A 3 becomes an 8 in 12 frames").wait_for()
     captions = page.locator("[data-testid='stImageCaption']")
-    page.wait_for_function(
+    page.wait_for_function(  # the new strip, not the last run's frames still on screen
         "document.querySelectorAll(\"[data-testid='stImageCaption']\").length >= 13"
+        " && !document.querySelector(\"[data-stale='true']\")"
     )
     read = [text.split(" · ")[0] for text in captions.all_inner_texts()[:12]]
     assert read[0] == "3" and read[-1] == "8", read
