@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
 from gan.io import load_generator  # noqa: E402
-from gan.latent import interpolate, latent_dim_of, render  # noqa: E402
+from gan.latent import interpolate, is_conditional, latent_dim_of, render  # noqa: E402
 from gan.metrics import CONFIDENT, Judge, classify  # noqa: E402
 
 
@@ -45,6 +45,8 @@ def unreadable_stretches(steps: np.ndarray, confidence: np.ndarray, digits: np.n
 def anatomy(judge: Judge, path: str, walks: int, frames: int, seed: int) -> str:
     """One Markdown row for the generator in `path`."""
     generator = load_generator(path)
+    if is_conditional(generator):
+        raise SystemExit(f"{path}: a conditional generator keeps its digit along a walk.")
     ends = np.random.default_rng(seed).standard_normal((walks, 2, latent_dim_of(generator)))
     latents = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
     images = render(generator, latents.astype(np.float32))
