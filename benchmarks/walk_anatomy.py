@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
 from gan.io import load_generator  # noqa: E402
-from gan.latent import interpolate, is_conditional, latent_dim_of, render  # noqa: E402
-from gan.metrics import CONFIDENT, Judge, classify  # noqa: E402
+from gan.latent import is_conditional  # noqa: E402
+from gan.metrics import CONFIDENT, Judge, classify, frame_steps, random_walks  # noqa: E402
 
 
 def unreadable_stretches(steps: np.ndarray, confidence: np.ndarray, digits: np.ndarray):
@@ -47,13 +47,11 @@ def anatomy(judge: Judge, path: str, walks: int, frames: int, seed: int) -> str:
     generator = load_generator(path)
     if is_conditional(generator):
         raise SystemExit(f"{path}: a conditional generator keeps its digit along a walk.")
-    ends = np.random.default_rng(seed).standard_normal((walks, 2, latent_dim_of(generator)))
-    latents = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
-    images = render(generator, latents.astype(np.float32))
+    _, images = random_walks(generator, walks, frames, np.random.default_rng(seed))
     _, probabilities = classify(judge.model, images)
     confidence = probabilities.max(axis=1).reshape(walks, frames)
     digits = probabilities.argmax(axis=1).reshape(walks, frames)
-    steps = np.linalg.norm(np.diff(images.reshape(walks, frames, -1), axis=1), axis=2)
+    steps = frame_steps(images.reshape(walks, frames, -1))
     lengths = steps.sum(axis=1)
     stretches = [
         unreadable_stretches(*walk) for walk in zip(steps, confidence, digits, strict=True)

@@ -288,11 +288,8 @@ class Judge:
         """Walk `paths` slerp paths of `frames` frames between random latents and measure how
         evenly the images change (a conditional generator keeps one digit per walk)."""
         rng = np.random.default_rng(seed)
-        ends = rng.standard_normal((paths, 2, latent_dim_of(generator))).astype(np.float32)
-        walks = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
         walk_digits = np.arange(paths) % 10 if is_conditional(generator) else None
-        digits = None if walk_digits is None else np.repeat(walk_digits, frames)
-        images = render(generator, walks, digits)
+        ends, images = random_walks(generator, paths, frames, rng, walk_digits)
         largest = largest_step_shares(images.reshape(paths, frames, -1))
         _, probabilities = classify(self.model, images)
         labels = probabilities.argmax(axis=1).reshape(paths, frames)
@@ -321,10 +318,26 @@ class Judge:
         return float(distances[(distances >= low) & (distances <= high)].mean())
 
 
+def random_walks(generator, paths: int, frames: int, rng, digits=None):
+    """`paths` slerp walks of `frames` frames between random latents drawn from `rng`, one
+    digit per walk if `digits` (a conditional G): the ends `(paths, 2, dim)` and the images
+    `(paths * frames, 28, 28, 1)`, walk after walk."""
+    ends = rng.standard_normal((paths, 2, latent_dim_of(generator))).astype(np.float32)
+    walks = np.concatenate([interpolate(a, b, frames, "slerp") for a, b in ends])
+    labels = None if digits is None else np.repeat(digits, frames)
+    return ends, render(generator, walks, labels)
+
+
+def frame_steps(walks: np.ndarray) -> np.ndarray:
+    """For walks `(paths, frames, pixels)`: the L2 pixel steps between frames, `(paths,
+    frames - 1)`."""
+    return np.linalg.norm(np.diff(walks, axis=1), axis=2)
+
+
 def largest_step_shares(walks: np.ndarray) -> np.ndarray:
     """For walks `(paths, frames, pixels)`: each walk's largest frame-to-frame L2 step over
     the sum of its steps (0 for a walk whose image never changes)."""
-    steps = np.linalg.norm(np.diff(walks, axis=1), axis=2)
+    steps = frame_steps(walks)
     lengths = steps.sum(axis=1)
     return np.divide(steps.max(axis=1), lengths, out=np.zeros_like(lengths), where=lengths > 0)
 
