@@ -5,6 +5,7 @@ Numpy only, so sliders respond without importing TensorFlow.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -18,6 +19,11 @@ DIRECTION_STEP = 0.1  # ...in steps of 0.1
 CODE_LAYER = "code_and_noise"  # the layer that joins a categorical code to the noise
 CODE_SCALE = "code_temperature"  # the layer that divides a soft code's values by its temperature
 CODE_MARGIN = 5.0  # asking a soft code for a digit lifts it this many temperatures above the rest
+MAP_LAYER = "digit_map"  # the layer that scores where a map-coded G's first two values lie
+MAP_VALUES = 2  # a digit map is drawn on the plane of the first two noise values
+MAP_CENTER = 5  # the digit in the middle of the map...
+MAP_RING = (0, 2, 8, 3, 1, 7, 9, 4, 6)  # ...and the nine around it, look-alikes side by side
+MAP_PLACE_RADIUS = 2.0  # asking the map for an outer digit puts (z0, z1) this far out on its spoke
 
 
 def sample_noise(n: int, latent_dim: int, seed: int | None = None) -> np.ndarray:
@@ -122,9 +128,11 @@ def is_conditional(generator) -> bool:
 
 def digit_code_of(generator) -> int:
     """How many leading noise values pick the digit, for a generator with a categorical code
-    in its noise (the `coded-digits` preset); 0 for any other generator."""
-    layer = next((x for x in generator.layers if x.name == CODE_LAYER), None)
-    return 0 if layer is None else int(layer.input[0].shape[-1])
+    in its noise (the `coded-digits` preset; 2 for a digit map); 0 for any other generator."""
+    names = {layer.name: layer for layer in generator.layers}
+    if MAP_LAYER in names:
+        return MAP_VALUES
+    return int(names[CODE_LAYER].input[0].shape[-1]) if CODE_LAYER in names else 0
 
 
 def code_temperature_of(generator) -> float:
@@ -133,15 +141,72 @@ def code_temperature_of(generator) -> float:
     return 0.0 if layer is None else float(1.0 / layer.scale)
 
 
+def set_code_temperature(generator, temperature: float) -> None:
+    """Make a generator with a soft digit code read it at `temperature` from now on (the
+    weights stay): lower blends two digits over a narrower border, so fewer samples are
+    shapes between two digits, and walks cross borders in fewer frames."""
+    layer = next((x for x in generator.layers if x.name == CODE_SCALE), None)
+    if layer is None:
+        raise ConfigError("This generator has no soft digit code to set a temperature for.")
+    layer.scale = 1.0 / temperature
+
+
 def takes_digit(generator) -> bool:
     """True when a digit can be asked for: a label input, or a code inside the noise."""
     return is_conditional(generator) or digit_code_of(generator) > 0
 
 
+def digit_map() -> tuple[np.ndarray, np.ndarray]:
+    """The digit map's scores `(z0, z1) @ weights + bias` `(2, 10)`, `(10,)`: whichever is
+    largest picks the digit. The nine ring digits own equal slices around the origin (their
+    weights are unit spokes); the centre digit (bias only) owns the regular 9-gon around the
+    origin that holds a tenth of N(0, I), so each digit gets a tenth of the noise. Neighbours
+    on the map are look-alikes (by this project's generators' pixel distances), so walking
+    across a border changes the picture little."""
+    angles = 2 * np.pi * np.arange(len(MAP_RING)) / len(MAP_RING)
+    weights = np.zeros((MAP_VALUES, 10), np.float32)
+    weights[:, MAP_RING] = np.cos(angles), np.sin(angles)
+    bias = np.zeros(10, np.float32)
+    bias[MAP_CENTER] = _inradius_holding(0.1, len(MAP_RING))
+    return weights, bias
+
+
+@functools.cache
+def _inradius_holding(mass: float, sides: int) -> float:
+    """The inradius of the regular polygon (centred at 0) that holds `mass` of N(0, I_2)."""
+    half = np.pi / sides
+    angles = np.linspace(0.0, half, 2001)  # from the middle of an edge to a corner
+
+    def held(inradius: float) -> float:
+        inside = 1.0 - np.exp(-0.5 * (inradius / np.cos(angles)) ** 2)
+        return float(np.mean((inside[1:] + inside[:-1]) / 2))  # trapezoid over the sector
+
+    low, high = 0.0, 5.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if held(middle) < mass else (low, middle)
+    return (low + high) / 2
+
+
 def code_digits(noise: np.ndarray, size: int) -> np.ndarray:
     """The digit each row's code picks: the position of the largest of its first `size`
-    values (what the generator's `code_and_noise` layer computes)."""
-    return np.asarray(noise)[:, :size].argmax(axis=1)
+    values, or for a digit map (`size` 2) the region its first two values lie in (what the
+    generator's `code_and_noise` layer computes)."""
+    head = np.asarray(noise)[:, :size]
+    if size == MAP_VALUES:
+        weights, bias = digit_map()
+        head = head @ weights + bias
+    return head.argmax(axis=1)
+
+
+def map_places(digits) -> np.ndarray:
+    """Points `(n, 2)` at the heart of each digit's region on the digit map: the origin for
+    the centre digit, `MAP_PLACE_RADIUS` out along its spoke for a ring digit."""
+    weights, _ = digit_map()
+    digits = np.asarray(digits)
+    places = MAP_PLACE_RADIUS * weights[:, digits].T
+    places[digits == MAP_CENTER] = 0.0
+    return places
 
 
 def with_digit_code(noise: np.ndarray, digits, size: int, margin: float = 0.0) -> np.ndarray:
@@ -149,10 +214,14 @@ def with_digit_code(noise: np.ndarray, digits, size: int, margin: float = 0.0) -
     values swaps places with the one at position `digit`. A swap keeps the row's values,
     so it stays ordinary Gaussian noise and everything but the digit stays put. With a
     `margin` (for a soft code), the asked value is then lifted to at least `margin` above the
-    runner-up, so the code is clearly that digit rather than a blend of two."""
+    runner-up, so the code is clearly that digit rather than a blend of two. A digit map
+    (`size` 2) moves the first two values to the digit's place (`map_places`) instead."""
     z = np.array(noise, dtype=np.float32, copy=True)
     rows = np.arange(len(z))
     digits = np.broadcast_to(np.asarray(digits, dtype=np.int64), rows.shape)
+    if size == MAP_VALUES:
+        z[:, :size] = map_places(digits)
+        return z
     top = code_digits(z, size)
     z[rows, top], z[rows, digits] = z[rows, digits], z[rows, top]
     if margin:

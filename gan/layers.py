@@ -1,10 +1,12 @@
-"""The project's own Keras layer: saved in `.keras` files by name, so `gan.io.load_model`
+"""The project's own Keras layers: saved in `.keras` files by name, so `gan.io.load_model`
 imports this module before loading (safe mode loads registered classes, never code)."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+
+from gan.latent import digit_map
 
 
 @keras.saving.register_keras_serializable(package="gan")
@@ -24,3 +26,16 @@ class Sparsemax(keras.layers.Layer):
         count = ops.sum(inside, axis=-1, keepdims=True)
         threshold = (ops.sum(ranked * inside, axis=-1, keepdims=True) - 1.0) / count
         return ops.maximum(x - threshold, 0.0)
+
+
+@keras.saving.register_keras_serializable(package="gan")
+class DigitMap(keras.layers.Layer):
+    """The ten digit scores of a point `(z0, z1)` on the digit map (`gan.latent.digit_map`):
+    a fixed affine map with no weights to train, so the map is the same in every file."""
+
+    def call(self, x):
+        weights, bias = digit_map()
+        return ops.matmul(x, ops.convert_to_tensor(weights)) + ops.convert_to_tensor(bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 10)

@@ -18,13 +18,14 @@ from gan.data import scale
 from gan.latent import (
     CODE_LAYER,
     CODE_SCALE,
+    MAP_LAYER,
     digit_code_of,
     is_conditional,
     latent_dim_of,
     principal_directions,
     sample_noise,
 )
-from gan.layers import Sparsemax
+from gan.layers import DigitMap, Sparsemax
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -74,14 +75,18 @@ def _categorical_code(noise, size: int, temperature: float = 0.0, blend: str = "
     so a walk through the noise morphs instead of switching digits from one frame to the next.
     A `sparsemax` blend is one-hot wherever the largest value leads by `temperature` and
     blends two digits linearly across a near tie; a softmax always mixes in all ten a little.
+    A `map` code (`size` 2) scores where the first two values lie on the digit map
+    (`gan.latent.digit_map`) and blends those scores with a sparsemax.
     """
     head, rest = ops.split(noise, [size], axis=-1)  # one op each, so names cannot collide
+    if blend == "map":
+        head = make(DigitMap, name=MAP_LAYER)(head)
     if temperature:
         scaled = make(layers.Rescaling, 1.0 / temperature, name=CODE_SCALE)(head)
-        soft = Sparsemax if blend == "sparsemax" else layers.Softmax
+        soft = layers.Softmax if blend == "softmax" else Sparsemax
         code = make(soft, name="soft_code")(scaled)
     else:
-        code = ops.one_hot(ops.argmax(head, axis=-1), size)
+        code = ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
     return make(layers.Concatenate, name=CODE_LAYER)([code, rest])
 
 

@@ -39,9 +39,9 @@ class Preset:
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
-    digit_code: int = 0  # G turns its first N noise values into a digit code (0: off)
+    digit_code: int = 0  # G turns its first N noise values into a digit code (0: off; 2: a map)
     code_temperature: float = 0.0  # > 0: the code blends them at this temperature; 0: one-hot
-    code_blend: Literal["softmax", "sparsemax"] = "softmax"  # how a soft code blends digits
+    code_blend: Literal["softmax", "sparsemax", "map"] = "softmax"  # how a soft code blends
     principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
     lr_decay_steps: int = 0  # > 0: learning rates fall as lr / (1 + step / lr_decay_steps)
     g_width: int = 0  # the generator's width, for builders that take one (0: the builder's)
@@ -64,7 +64,10 @@ class Preset:
                 (not 0.0 < self.real_label <= 1.0, "real_label is in (0, 1]"),
                 (not 0.0 <= self.ema < 1.0, "ema is in [0, 1)"),
                 (self.digit_head < 0.0, "digit_head is >= 0"),
-                (self.digit_code not in (0, DIGITS), f"digit_code is 0 or {DIGITS}"),
+                (
+                    self.digit_code not in ((2,) if self.code_blend == "map" else (0, DIGITS)),
+                    f"digit_code is 0 or {DIGITS} (2 for a map)",
+                ),
                 (
                     self.digit_code and not self.digit_head,
                     "a digit code needs a digit head to check it",
@@ -76,8 +79,8 @@ class Preset:
                     "code_temperature needs a digit code",
                 ),
                 (
-                    self.code_blend not in ("softmax", "sparsemax"),
-                    "code_blend is softmax or sparsemax",
+                    self.code_blend not in ("softmax", "sparsemax", "map"),
+                    "code_blend is softmax, sparsemax or map",
                 ),
                 (
                     bool(self.principal_components) != (self.generator == "principal_generator"),
@@ -200,14 +203,14 @@ PRESETS: dict[str, Preset] = {
             grid=10,
             digit_head=1.0,
             digit_code=10,
-            code_temperature=0.4,
+            code_temperature=0.3,
             ema=0.999,
         ),
         replace(
             FAST,
             name="morph-digits",
-            summary="The shipped generator: the conditional G recoded so that its noise carries "
-            "the digit as a sparsemax code, then fine-tuned; walks morph from digit to digit. "
+            summary="The shipped generator before map-digits: the conditional G recoded so that "
+            "its noise carries the digit as a sparsemax code, then fine-tuned; walks morph. "
             "Made for fine-tuning (python -m gan recode, then train --init-from); from scratch "
             "it learns slowly.",
             source="this project; the fast-conditional G with its label input fed by a code "
@@ -216,13 +219,35 @@ PRESETS: dict[str, Preset] = {
             "The code is a sparsemax (Martins & Astudillo 2016) at temperature 0.8: one digit "
             "wherever one value leads by 0.8, else the closest two (or three) blended linearly",
             latent_dim=74,  # the conditional G's 64 noise values and the 10-value code
-            epochs=6,  # 5,622 steps: the shipped generator
+            epochs=6,  # 5,622 steps: the shipped generator before map-digits
             lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
             grid=10,
             digit_head=3.0,
             digit_code=10,
             code_temperature=0.8,
             code_blend="sparsemax",
+            ema=0.999,
+        ),
+        replace(
+            FAST,
+            name="map-digits",
+            summary="The shipped generator: the conditional G recoded so that the first two "
+            "noise values pick the digit on a map of look-alike neighbours, then fine-tuned; "
+            "walks morph from digit to digit. Made for fine-tuning (python -m gan recode, then "
+            "train --init-from).",
+            source="this project; like morph-digits, but the code is read from where (z0, z1) "
+            "lies on a digit map: 5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, each a "
+            "tenth of the noise; a sparsemax (Martins & Astudillo 2016) of the map's scores "
+            "blends two neighbours across a border. Trained at temperature 0.3; the shipped "
+            "file reads its code at 0.23 (python -m gan temper)",
+            latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
+            epochs=20,
+            lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
+            grid=10,
+            digit_head=3.0,
+            digit_code=2,
+            code_temperature=0.3,
+            code_blend="map",
             ema=0.999,
         ),
         Preset(

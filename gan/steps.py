@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from gan.latent import digit_map
 from gan.losses import Verdict, discriminator_loss, generator_loss
 from gan.presets import Preset
 
@@ -75,7 +76,11 @@ def draw_noise(nets: Networks, n):
     recipe = nets.recipe
     z = keras.random.normal((n, nets.latent_dim), seed=nets.noise_seed)
     if recipe.digit_code:
-        return z, ops.argmax(z[:, : recipe.digit_code], axis=-1)  # the digit the code favours
+        head = z[:, : recipe.digit_code]
+        if recipe.code_blend == "map":
+            weights, bias = digit_map()
+            head = ops.matmul(head, weights) + bias
+        return z, ops.argmax(head, axis=-1)  # the digit the code favours
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
     return ([z, digits] if recipe.conditional else z), digits
 

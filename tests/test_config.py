@@ -53,6 +53,7 @@ def test_unknown_preset_lists_the_choices():
         ({"update": "sometimes"}, "update is simultaneous or alternating"),
         ({"digit_code": 10}, "a digit code needs a digit head"),
         ({"digit_code": 4, "digit_head": 1.0}, "digit_code is 0 or 10"),
+        ({"digit_code": 10, "digit_head": 1.0, "code_blend": "map"}, "(2 for a map)"),
         ({"code_temperature": 0.2}, "code_temperature needs a digit code"),
         ({"conditional": True, "digit_code": 10, "digit_head": 1.0}, "takes no label"),
         ({"principal_components": 64}, "goes with the principal_generator"),

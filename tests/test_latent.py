@@ -2,6 +2,9 @@ import numpy as np
 import pytest
 
 from gan.latent import (
+    MAP_CENTER,
+    MAP_RING,
+    code_digits,
     interpolate,
     lerp,
     principal_directions,
@@ -81,3 +84,18 @@ def test_asking_a_digit_code_swaps_the_largest_code_value_into_place():
     own = noise[:, :10].argmax(axis=1)
     np.testing.assert_array_equal(with_digit_code(noise, own, 10), noise)  # already asked
     assert with_digit_code(noise, 4, 10)[:, :10].argmax(axis=1).tolist() == [4] * 50
+
+
+def test_the_digit_map_gives_each_digit_a_tenth_of_the_noise_with_look_alikes_side_by_side():
+    noise = sample_noise(200_000, 3, seed=0)
+    shares = np.bincount(code_digits(noise, 2), minlength=10) / len(noise)
+    np.testing.assert_allclose(shares, 0.1, atol=0.004)
+    assert code_digits(np.zeros((1, 3), np.float32), 2).tolist() == [MAP_CENTER]
+    angles = np.linspace(0.0, 2 * np.pi, 360, endpoint=False)  # once round, far out
+    circle = np.stack([3 * np.cos(angles), 3 * np.sin(angles), np.zeros_like(angles)], axis=1)
+    around = code_digits(circle, 2)
+    visited = [int(d) for i, d in enumerate(around) if i == 0 or d != around[i - 1]]
+    assert visited[-1] == visited[0] and visited[:-1] == list(MAP_RING)
+    asked = with_digit_code(noise[:50], np.arange(50) % 10, 2)  # to each digit's place
+    np.testing.assert_array_equal(code_digits(asked, 2), np.arange(50) % 10)
+    np.testing.assert_array_equal(asked[:, 2:], noise[:50, 2:])

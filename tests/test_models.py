@@ -4,6 +4,8 @@ import pytest
 from gan.config import RunConfig
 from gan.events import Callback
 from gan.latent import (
+    CODE_LAYER,
+    code_digits,
     digit_code_of,
     is_conditional,
     output_range,
@@ -132,6 +134,30 @@ def test_the_digit_code_is_the_largest_of_the_first_ten_noise_values(tmp_path):
     asked = np.array([3, 3, 7, 7])  # render asks by code: the same as swapping it in by hand
     np.testing.assert_allclose(
         render(loaded, noise, asked), render(loaded, with_digit_code(noise, asked, 10)), atol=1e-6
+    )
+
+
+def test_a_map_coded_generator_reads_its_digit_where_the_first_two_values_lie(tmp_path):
+    """map-digits: the code inside the generator favours the digit `code_digits` reads from
+    the map, is one-hot at each digit's place, and survives a save and load."""
+    import keras
+
+    from gan import io
+    from gan.models import build_pair
+
+    generator, _ = build_pair(PRESETS["map-digits"], 8)
+    loaded = io.load_generator(io.save_model(generator, tmp_path / "map.keras"))
+    assert digit_code_of(loaded) == 2 and takes_digit(loaded) and not is_conditional(loaded)
+    code = keras.Model(loaded.inputs, loaded.get_layer(CODE_LAYER).output)
+    noise = sample_noise(500, 8, seed=4)
+    codes = np.asarray(code(noise))[:, :10]
+    np.testing.assert_allclose(codes.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(codes.argmax(axis=1), code_digits(noise, 2))
+    assert 0 < (codes.max(axis=1) < 1).mean() < 1  # near a border two digits blend
+    asked = with_digit_code(noise[:10], np.arange(10), 2)
+    np.testing.assert_allclose(np.asarray(code(asked))[:, :10], np.eye(10), atol=1e-6)
+    np.testing.assert_allclose(
+        render(loaded, noise[:10], np.arange(10)), render(loaded, asked), atol=1e-6
     )
 
 
