@@ -1,5 +1,5 @@
-"""`python -m gan train|sample|interpolate|evaluate|directions|recode|presets` — a public
-contract scripts rely on.
+"""`python -m gan train|sample|interpolate|evaluate|directions|recode|temper|presets` — a
+public contract scripts rely on.
 
 Bad arguments print one line on stderr and exit with code 2, writing nothing.
 """
@@ -19,9 +19,10 @@ import numpy as np
 from gan import io
 from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
 from gan.control import Control
-from gan.events import Callback
+from gan.events import ProgressPrinter
 from gan.io import load_generator
 from gan.latent import (
+    code_temperature_of,
     digit_mixes,
     interpolate,
     is_conditional,
@@ -29,6 +30,7 @@ from gan.latent import (
     render,
     render_mixed,
     sample_noise,
+    set_code_temperature,
     takes_digit,
     tile,
 )
@@ -40,6 +42,7 @@ from gan.trainer import Trainer
 MAX_SAMPLES = 10_000
 MAX_FRAMES = 500
 MAX_PATHS = 2_000
+MAX_TEMPERATURE = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,9 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recode.add_argument("--model", required=True, help="a conditional generator .keras file")
     recode.add_argument(
-        "--preset", default="morph-digits", help="a preset with a digit code (morph-digits)"
+        "--preset", default="map-digits", help="a preset with a digit code (map-digits)"
     )
     recode.add_argument("--out", required=True, help="run folder to write")
+
+    temper = commands.add_parser(
+        "temper", help="copy a soft-coded generator to read its digit code at a new temperature"
+    )
+    temper.add_argument("--model", required=True, help="a generator .keras file with a soft code")
+    temper.add_argument(
+        "--temperature", required=True, help=f"the code's new temperature, 0..{MAX_TEMPERATURE:g}"
+    )
+    temper.add_argument("--out", required=True, help="the .keras file to write")
 
     commands.add_parser("presets", help="list the presets")
     return parser
@@ -192,7 +204,10 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     check_writable(out)  # after the settings and data are known good: bad input writes nothing
     control = Control()
     signal.signal(signal.SIGINT, lambda *_: _interrupt(control))
-    end = trainer.run([ProgressPrinter(trainer)], control, started_at)
+    printer = ProgressPrinter(
+        trainer.total_steps, trainer.state.step, trainer.recipe.reports_accuracy
+    )
+    end = trainer.run([printer], control, started_at)
     print(f"{end.reason}: {end.message} (step {end.step}, epoch {end.epoch}); run folder: {out}")
     if end.reason == "error":
         return 1
@@ -226,6 +241,22 @@ def cmd_recode(args: argparse.Namespace, started_at: float) -> int:
     return 0
 
 
+def cmd_temper(args: argparse.Namespace, started_at: float) -> int:
+    temperature = parse_float("--temperature", args.temperature, 0.0, MAX_TEMPERATURE)
+    out = Path(args.out)
+    if out.suffix != ".keras":
+        raise ConfigError(f"--out must be a .keras file, got {out}.")
+    if out.resolve() == Path(args.model).resolve():
+        raise ConfigError("--out must not overwrite --model; write a copy.")
+    generator = load_generator(args.model)
+    before = code_temperature_of(generator)
+    set_code_temperature(generator, temperature)
+    check_writable(out.parent)
+    io.save_model(generator, out)
+    print(f"Wrote {out}: its digit code is read at temperature {temperature:g} (was {before:g}).")
+    return 0
+
+
 def _interrupt(control: Control) -> None:
     """First Ctrl-C: stop after this batch and save. Second: the default abrupt exit."""
     print("\nStopping after this batch and saving; Ctrl-C again to abort.", file=sys.stderr)
@@ -242,46 +273,6 @@ def check_writable(folder: Path) -> None:
         probe.unlink()
     except OSError as error:
         raise ConfigError(f"Cannot write to {folder}: {error.strerror or error}.") from error
-
-
-class ProgressPrinter(Callback):
-    """tqdm progress bar plus the classic per-epoch loss line."""
-
-    def __init__(self, trainer: Trainer) -> None:
-        from tqdm import tqdm
-
-        self.reports_accuracy = trainer.recipe.reports_accuracy
-        self.bar = tqdm(
-            total=trainer.total_steps,
-            initial=trainer.state.step,
-            unit="step",
-            dynamic_ncols=True,
-            file=sys.stderr,
-            mininterval=0.5 if sys.stderr.isatty() else 10.0,  # logs get a line per 10 s
-        )
-
-    def on_start(self, event) -> None:
-        self.bar.write(f"Data: {event.data_source} ({event.n_images:,} images)")
-        if event.notice:
-            self.bar.write(f"Notice: {event.notice}")
-
-    def on_step(self, event) -> None:
-        self.bar.update(1)
-        if event.step % 10 == 0:
-            self.bar.set_postfix(
-                g=f"{event.g_loss:.3f}", d=f"{event.d_loss:.3f}", img_s=f"{event.images_per_s:,.0f}"
-            )
-
-    def on_epoch(self, event) -> None:
-        stats = event.stats
-        line = f"Epoch {event.epoch}, Gen Loss: {stats['g_loss']:.4f}, "
-        line += f"Disc Loss: {stats['d_loss']:.4f}"
-        if self.reports_accuracy:
-            line += f", Acc Real: {stats['acc_real']:.0%}, Acc Fake: {stats['acc_fake']:.0%}"
-        self.bar.write(line)
-
-    def on_end(self, event) -> None:
-        self.bar.close()
 
 
 def _load(args: argparse.Namespace):
@@ -395,5 +386,6 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "directions": cmd_directions,
     "recode": cmd_recode,
+    "temper": cmd_temper,
     "presets": cmd_presets,
 }

@@ -1,11 +1,13 @@
 """What a training run reports: small immutable events, the `Callback` hooks that receive
-them, and the `Emitter` that calls every callback's hook in turn.
+them, the `Emitter` that calls every callback's hook in turn, and the command line's
+`ProgressPrinter`.
 
 Hooks run on the training thread: copy a few values, never render. Numpy-only.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -139,3 +141,43 @@ class Emitter:
     def __call__(self, hook: str, event: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(event)
+
+
+class ProgressPrinter(Callback):
+    """tqdm progress bar plus the classic per-epoch loss line."""
+
+    def __init__(self, total_steps: int, done_steps: int, reports_accuracy: bool) -> None:
+        from tqdm import tqdm
+
+        self.reports_accuracy = reports_accuracy
+        self.bar = tqdm(
+            total=total_steps,
+            initial=done_steps,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+            mininterval=0.5 if sys.stderr.isatty() else 10.0,  # logs get a line per 10 s
+        )
+
+    def on_start(self, event) -> None:
+        self.bar.write(f"Data: {event.data_source} ({event.n_images:,} images)")
+        if event.notice:
+            self.bar.write(f"Notice: {event.notice}")
+
+    def on_step(self, event) -> None:
+        self.bar.update(1)
+        if event.step % 10 == 0:
+            self.bar.set_postfix(
+                g=f"{event.g_loss:.3f}", d=f"{event.d_loss:.3f}", img_s=f"{event.images_per_s:,.0f}"
+            )
+
+    def on_epoch(self, event) -> None:
+        stats = event.stats
+        line = f"Epoch {event.epoch}, Gen Loss: {stats['g_loss']:.4f}, "
+        line += f"Disc Loss: {stats['d_loss']:.4f}"
+        if self.reports_accuracy:
+            line += f", Acc Real: {stats['acc_real']:.0%}, Acc Fake: {stats['acc_fake']:.0%}"
+        self.bar.write(line)
+
+    def on_end(self, event) -> None:
+        self.bar.close()

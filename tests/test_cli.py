@@ -100,14 +100,14 @@ def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
     assert run_cli("recode", "--model", conditional_generator, "--out", start) == 0
     assert "--init-from" in capsys.readouterr().out
     conditional, coded = load_generator(conditional_generator), load_generator(start / GENERATOR)
-    assert digit_code_of(coded) == 10 and latent_dim_of(coded) == 74
-    noise, digits = sample_noise(10, 74, seed=3), np.arange(10)
+    assert digit_code_of(coded) == 2 and latent_dim_of(coded) == 66
+    noise, digits = sample_noise(10, 66, seed=3), np.arange(10)
     np.testing.assert_allclose(
-        render(coded, noise, digits), render(conditional, noise[:, 10:], digits), atol=1e-5
+        render(coded, noise, digits), render(conditional, noise[:, 2:], digits), atol=1e-5
     )
-    run = tmp_path / "morph"
+    run = tmp_path / "map"
     fine_tune = ["--max-steps", 2, *TINY[:2], *TINY[4:], "--init-from", start, "--out", run]
-    assert run_cli("train", "--preset", "morph-digits", *fine_tune) == 0
+    assert run_cli("train", "--preset", "map-digits", *fine_tune) == 0
     assert (run / GENERATOR).is_file()
     # what cannot be recoded is a clear error, writing nothing
     unconditional = trained_run / GENERATOR
@@ -118,6 +118,37 @@ def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
     assert "digit code" in capsys.readouterr().err
     assert run_cli("recode", "--model", conditional_generator, "--out", start) == 2
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_temper_writes_a_copy_that_reads_its_digit_code_at_a_new_temperature(
+    trained_run, tmp_path, capsys
+):
+    """Only the temperature changes: asked digits (a one-hot code) draw the same, samples
+    near a border blend differently, and the original file is left as it was."""
+    from gan import io
+    from gan.latent import code_temperature_of, render, sample_noise
+    from gan.models import build_pair
+
+    model = io.save_model(build_pair(PRESETS["map-digits"], 8)[0], tmp_path / "map.keras")
+    before = PRESETS["map-digits"].code_temperature
+    out = tmp_path / "sharp.keras"
+    assert run_cli("temper", "--model", model, "--temperature", "0.1", "--out", out) == 0
+    assert f"temperature 0.1 (was {before:g})" in capsys.readouterr().out
+    original, sharp = load_generator(model), load_generator(out)
+    assert code_temperature_of(original) == pytest.approx(before)
+    assert code_temperature_of(sharp) == pytest.approx(0.1)
+    noise, digits = sample_noise(50, 8, seed=2), np.arange(50) % 10
+    np.testing.assert_allclose(render(sharp, noise, digits), render(original, noise, digits))
+    assert np.abs(render(sharp, noise) - render(original, noise)).max() > 1e-3
+    for bad in ("0", "-1", "abc", "11"):
+        assert run_cli("temper", "--model", model, "--temperature", bad, "--out", out) == 2
+        assert "--temperature must be a number" in capsys.readouterr().err
+    assert run_cli("temper", "--model", model, "--temperature", "0.3", "--out", model) == 2
+    unsoft = [trained_run / GENERATOR, "--temperature", "0.3", "--out", tmp_path / "x.keras"]
+    assert run_cli("temper", "--model", *unsoft) == 2
+    assert "no soft digit code" in capsys.readouterr().err
+    assert not (tmp_path / "x.keras").exists()
+    assert code_temperature_of(load_generator(model)) == pytest.approx(before)
 
 
 def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
