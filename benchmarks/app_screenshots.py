@@ -2,8 +2,8 @@
 
 Train: the default preset with a 30 s time budget, photographed when the run has finished
 (the grid at 30 s). Interpolate: the default strip (seed 0 -> seed 1, slerp, 12 frames) and
-a 3 becoming an 8. Latent explorer: the default generator. Prints the machine and how long
-the training took; writes docs/screenshots/*.png.
+a 3 becoming an 8. Latent explorer: the default generator and its digit map. Prints the
+machine and how long the training took; writes docs/screenshots/*.png.
 
     python benchmarks/app_screenshots.py [--port 8598] [--skip-train]
 """
@@ -55,6 +55,8 @@ def interpolate(page, url: str) -> None:
 def explore(page, url: str) -> None:
     page.goto(f"{url}/explore")
     page.get_by_text("rendered in").wait_for()
+    page.get_by_text("on this generator's digit map").wait_for()
+    page.wait_for_timeout(1500)  # plotly draws the map
     page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
 
 

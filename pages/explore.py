@@ -10,14 +10,16 @@ import streamlit as st
 from gan.latent import (
     DIRECTION_LIMIT,
     DIRECTION_STEP,
+    MAP_VALUES,
     code_temperature_of,
     digit_code_of,
     latent_dim_of,
     render,
     sample_noise,
+    with_digit_code,
 )
-from pages.common.charts import show_image
-from pages.common.pickers import chosen_generator, digit_picker
+from pages.common.charts import map_figure, show_image
+from pages.common.pickers import chosen_generator, code_help, digit_picker
 from pages.common.resources import directions_for
 from pages.common.server import start_page
 from pages.common.state import set_explorer_point
@@ -72,8 +74,7 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
         code = digit_code_of(generator)
         if code and digit is None:
             st.caption(
-                f"z[0]…z[{code - 1}] are this generator's digit code: whichever is largest "
-                "picks the digit. Push one above the others and watch the digit "
+                f"{code_help(code)} Move z[0]…z[{code - 1}] and watch the digit "
                 + ("morph into another." if code_temperature_of(generator) else "change.")
             )
         for i in shown:
@@ -87,6 +88,13 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
     with picture:
         show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
         st.caption("Use the **Interpolate** page to walk from this point to another.")
+        if digit_code_of(generator) == MAP_VALUES:
+            point = z if digit is None else with_digit_code(z[None], [digit], MAP_VALUES)[0]
+            st.plotly_chart(map_figure(point[:MAP_VALUES]), key="digit-map")
+            st.caption(
+                "Where z[0], z[1] lie on this generator's digit map; across a border the digit "
+                "morphs into its neighbour."
+            )
 
 
 latent_point(

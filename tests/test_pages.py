@@ -206,16 +206,19 @@ def test_explorer_offers_a_digit_for_the_conditional_model():
     assert app.selectbox(key="explore_digit").value == 7
 
 
-def test_explorer_asks_the_default_model_for_a_digit_through_its_code():
+def test_explorer_asks_the_default_model_for_a_digit_through_its_digit_map():
     app = page("explore").run()
     picker = app.selectbox(key="explore_digit-code")
     assert picker.value == NOISE_PICKS and picker.options[1:] == [str(d) for d in range(10)]
-    assert any("digit code" in caption.value for caption in app.caption)
+    how = "reads the digit from where (z[0], z[1]) lies"
+    assert any(how in caption.value for caption in app.caption)
+    assert len(app.get("plotly_chart")) == 1  # the digit map, the point marked on it
     first = picture(app).url
     picker.set_value(3).run()
     assert not app.exception, app.exception
     assert picture(app).url != first
-    assert not any("digit code" in caption.value for caption in app.caption)
+    assert not any(how in caption.value for caption in app.caption)
+    assert len(app.get("plotly_chart")) == 1
 
 
 def frame_captions(app: AppTest) -> list[str]:

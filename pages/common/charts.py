@@ -123,6 +123,47 @@ def compare_figure(runs) -> go.Figure:
     return figure
 
 
+def map_figure(point: np.ndarray, reach: float = 3.0) -> go.Figure:
+    """The digit map of a map-coded generator (which digit each (z0, z1) picks), its digits
+    written at their places, and `point` (the current z0, z1) marked."""
+    from gan.latent import code_digits, map_places
+
+    axis = np.linspace(-reach, reach, 151, dtype=np.float32)
+    x, y = np.meshgrid(axis, axis)
+    digits = code_digits(np.stack([x.ravel(), y.ravel()], axis=1), 2).reshape(x.shape)
+    figure = go.Figure(
+        go.Heatmap(x=axis, y=axis, z=digits, colorscale="Turbo", showscale=False, opacity=0.45)
+    )
+    places = map_places(np.arange(10))
+    figure.add_trace(
+        go.Scatter(
+            x=places[:, 0],
+            y=places[:, 1],
+            text=[str(d) for d in range(10)],
+            mode="text",
+            textfont={"size": 18},
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[float(point[0])],
+            y=[float(point[1])],
+            mode="markers",
+            name="z",
+            marker={"size": 12, "color": "white", "line": {"width": 2, "color": "black"}},
+        )
+    )
+    figure.update_layout(
+        height=300,
+        showlegend=False,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"title": "z[0]", "range": [-reach, reach]},
+        yaxis={"title": "z[1]", "range": [-reach, reach], "scaleanchor": "x"},
+    )
+    return figure
+
+
 def crisp(image: np.ndarray, scale: int = 8) -> np.ndarray:
     """Enlarge an `(H, W)` image by pixel repetition, so digits stay sharp on screen."""
     return np.repeat(np.repeat(np.clip(image, 0.0, 1.0), scale, axis=0), scale, axis=1)

@@ -75,6 +75,23 @@ def _uploaded_path() -> str | None:
     return str(path)
 
 
+def code_help(code: int) -> str:
+    """How a coded generator reads its digit from the noise, in one sentence."""
+    from gan.latent import MAP_CENTER, MAP_RING, MAP_VALUES
+
+    if code == MAP_VALUES:
+        ring = " ".join(str(digit) for digit in MAP_RING)
+        return (
+            "This generator reads the digit from where (z[0], z[1]) lies on its digit map: "
+            f"{MAP_CENTER} in the middle, {ring} around it, look-alikes side by side; near a "
+            "border two neighbours blend."
+        )
+    return (
+        f"This generator reads the digit from its noise: the largest of z[0]…z[{code - 1}] "
+        "picks it (with a soft code, two close values blend two digits)."
+    )
+
+
 def digit_picker(generator, key: str) -> int | None:
     """A digit selector for generators that can be asked for one: conditional ones always
     draw the chosen digit; coded-digits ones default to the digit their noise picks (None)."""
@@ -87,10 +104,9 @@ def digit_picker(generator, key: str) -> int | None:
         return None
     choice = st.sidebar.selectbox(
         "Digit to draw",
-        [NOISE_PICKS, *range(code)],
+        [NOISE_PICKS, *range(10)],
         key=f"{key}-code",
-        help=f"This generator reads the digit from its noise: the largest of z[0]…z[{code - 1}] "
-        "picks it (with a soft code, two close values blend two digits). Choosing a digit "
-        "swaps that largest value into its place, clear of the others.",
+        help=code_help(code)
+        + " Choosing a digit moves the code to that digit, clear of the others.",
     )
     return None if choice == NOISE_PICKS else choice
