@@ -203,7 +203,7 @@ PRESETS: dict[str, Preset] = {
             grid=10,
             digit_head=1.0,
             digit_code=10,
-            code_temperature=0.3,
+            code_temperature=0.4,
             ema=0.999,
         ),
         replace(
