@@ -28,14 +28,20 @@ class Sparsemax(keras.layers.Layer):
         return ops.maximum(x - threshold, 0.0)
 
 
+def map_scores(points):
+    """The ten digit scores `(n, 10)` of points `(n, 2)` on the digit map
+    (`gan.latent.digit_map`), as tensors: the largest picks the digit."""
+    weights, bias = digit_map()
+    return ops.matmul(points, ops.convert_to_tensor(weights)) + ops.convert_to_tensor(bias)
+
+
 @keras.saving.register_keras_serializable(package="gan")
 class DigitMap(keras.layers.Layer):
-    """The ten digit scores of a point `(z0, z1)` on the digit map (`gan.latent.digit_map`):
-    a fixed affine map with no weights to train, so the map is the same in every file."""
+    """`map_scores` as a layer: a fixed affine map with no weights to train, so the map is the
+    same in every file."""
 
     def call(self, x):
-        weights, bias = digit_map()
-        return ops.matmul(x, ops.convert_to_tensor(weights)) + ops.convert_to_tensor(bias)
+        return map_scores(x)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 10)

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gan.latent import digit_map
+from gan.layers import map_scores
 from gan.losses import Verdict, discriminator_loss, generator_loss
 from gan.presets import Preset
 
@@ -78,8 +78,7 @@ def draw_noise(nets: Networks, n):
     if recipe.digit_code:
         head = z[:, : recipe.digit_code]
         if recipe.code_blend == "map":
-            weights, bias = digit_map()
-            head = ops.matmul(head, weights) + bias
+            head = map_scores(head)
         return z, ops.argmax(head, axis=-1)  # the digit the code favours
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
     return ([z, digits] if recipe.conditional else z), digits
