@@ -36,13 +36,14 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from gan.io import load_generator
-    from gan.latent import render, sample_noise
+    from gan.latent import latent_dim_of, render, sample_noise
 
     generator = load_generator(ROOT / "models" / "generator.keras")
-    render(generator, sample_noise(1, 64))  # warm up
+    dim = latent_dim_of(generator)
+    render(generator, sample_noise(1, dim))  # warm up
     calls = []
     for index in range(args.moves):
-        z = sample_noise(1, 64, index)
+        z = sample_noise(1, dim, index)
         started = time.perf_counter()
         render(generator, z)
         calls.append(time.perf_counter() - started)

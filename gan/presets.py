@@ -128,6 +128,28 @@ FAST = Preset(
     grid=6,
 )
 
+MAP_DIGITS = replace(
+    FAST,
+    name="map-digits",
+    summary="The shipped generator before wide-map-digits: the conditional G recoded so that "
+    "the first two noise values pick the digit on a map of look-alike neighbours, then "
+    "fine-tuned; walks morph. Made for fine-tuning (python -m gan recode, then train "
+    "--init-from).",
+    source="this project; like morph-digits, but the code is read from where (z0, z1) lies on "
+    "a digit map: 5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, each a tenth of the "
+    "noise; a sparsemax (Martins & Astudillo 2016) of the map's scores blends two neighbours "
+    "across a border. Trained at temperature 0.3 (read it at 0.23: python -m gan temper)",
+    latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
+    epochs=20,
+    lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
+    grid=10,
+    digit_head=3.0,
+    digit_code=2,
+    code_temperature=0.3,
+    code_blend="map",
+    ema=0.999,
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -162,6 +184,18 @@ PRESETS: dict[str, Preset] = {
             name="fast-conditional",
             summary="The fast preset with a class label: pick the digit to draw.",
             source="this project; conditional GAN (Mirza & Osindero 2014) on the fast networks",
+            grid=10,
+            conditional=True,
+        ),
+        replace(
+            FAST,
+            name="wide-conditional",
+            summary="fast-conditional on the wide networks: pick the digit; the start of the "
+            "shipped generator (recode it with --preset wide-map-digits).",
+            source="this project; conditional GAN (Mirza & Osindero 2014) on the wide networks "
+            "of wide-digits",
+            generator="wide_generator",
+            discriminator="wide_discriminator",
             grid=10,
             conditional=True,
         ),
@@ -228,27 +262,17 @@ PRESETS: dict[str, Preset] = {
             code_blend="sparsemax",
             ema=0.999,
         ),
+        MAP_DIGITS,
         replace(
-            FAST,
-            name="map-digits",
-            summary="The shipped generator: the conditional G recoded so that the first two "
-            "noise values pick the digit on a map of look-alike neighbours, then fine-tuned; "
-            "walks morph from digit to digit. Made for fine-tuning (python -m gan recode, then "
-            "train --init-from).",
-            source="this project; like morph-digits, but the code is read from where (z0, z1) "
-            "lies on a digit map: 5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, each a "
-            "tenth of the noise; a sparsemax (Martins & Astudillo 2016) of the map's scores "
-            "blends two neighbours across a border. Trained at temperature 0.3; the shipped "
-            "file reads its code at 0.23 (python -m gan temper)",
-            latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
-            epochs=20,
-            lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
-            grid=10,
-            digit_head=3.0,
-            digit_code=2,
-            code_temperature=0.3,
-            code_blend="map",
-            ema=0.999,
+            MAP_DIGITS,
+            name="wide-map-digits",
+            summary="The shipped generator: map-digits on the wide networks, fine-tuned from a "
+            "wide-conditional run; walks morph from digit to digit. Made for fine-tuning "
+            "(python -m gan recode --preset wide-map-digits, then train --init-from).",
+            source="this project; map-digits with the wide networks of wide-digits. Trained "
+            "at temperature 0.3; the shipped file reads its code at 0.26 (python -m gan temper)",
+            generator="wide_generator",
+            discriminator="wide_discriminator",
         ),
         Preset(
             name="dcgan",

@@ -161,6 +161,21 @@ def test_a_map_coded_generator_reads_its_digit_where_the_first_two_values_lie(tm
     )
 
 
+def test_the_shipped_recipe_recodes_a_wide_conditional_generator_into_wide_map_digits():
+    """The default generator's recipe: a wide-conditional G recoded with wide-map-digits draws,
+    where the map asks for a digit, what the conditional G draws for it."""
+    from gan.latent import recode
+    from gan.models import build_pair
+
+    conditional, _ = build_pair(PRESETS["wide-conditional"], 64)
+    coded, _ = build_pair(PRESETS["wide-map-digits"], 66)
+    recode(conditional, coded)
+    noise, digits = sample_noise(10, 66, seed=3), np.arange(10)
+    np.testing.assert_allclose(
+        render(coded, noise, digits), render(conditional, noise[:, 2:], digits), atol=1e-5
+    )
+
+
 def test_a_sparsemax_code_is_one_hot_until_two_values_come_within_one():
     """Sparsemax: a clear leader gets all of the code, two close values share it linearly,
     it always sums to 1, and it never moves faster than its input (no jumps)."""
