@@ -126,18 +126,23 @@ def is_conditional(generator) -> bool:
     return len(generator.inputs) == 2
 
 
+def _layer_named(generator, name: str):
+    """The generator's layer called `name`, or None."""
+    return next((layer for layer in generator.layers if layer.name == name), None)
+
+
 def digit_code_of(generator) -> int:
     """How many leading noise values pick the digit, for a generator with a categorical code
     in its noise (the `coded-digits` preset; 2 for a digit map); 0 for any other generator."""
-    names = {layer.name: layer for layer in generator.layers}
-    if MAP_LAYER in names:
+    if _layer_named(generator, MAP_LAYER) is not None:
         return MAP_VALUES
-    return int(names[CODE_LAYER].input[0].shape[-1]) if CODE_LAYER in names else 0
+    layer = _layer_named(generator, CODE_LAYER)
+    return 0 if layer is None else int(layer.input[0].shape[-1])
 
 
 def code_temperature_of(generator) -> float:
     """The temperature of a soft digit code (see `gan.models._categorical_code`); 0 if none."""
-    layer = next((x for x in generator.layers if x.name == CODE_SCALE), None)
+    layer = _layer_named(generator, CODE_SCALE)
     return 0.0 if layer is None else float(1.0 / layer.scale)
 
 
@@ -145,7 +150,7 @@ def set_code_temperature(generator, temperature: float) -> None:
     """Make a generator with a soft digit code read it at `temperature` from now on (the
     weights stay): lower blends two digits over a narrower border, so fewer samples are
     shapes between two digits, and walks cross borders in fewer frames."""
-    layer = next((x for x in generator.layers if x.name == CODE_SCALE), None)
+    layer = _layer_named(generator, CODE_SCALE)
     if layer is None:
         raise ConfigError("This generator has no soft digit code to set a temperature for.")
     layer.scale = 1.0 / temperature

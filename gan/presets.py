@@ -128,6 +128,15 @@ FAST = Preset(
     grid=6,
 )
 
+FAST_CONDITIONAL = replace(
+    FAST,
+    name="fast-conditional",
+    summary="The fast preset with a class label: pick the digit to draw.",
+    source="this project; conditional GAN (Mirza & Osindero 2014) on the fast networks",
+    grid=10,
+    conditional=True,
+)
+
 MAP_DIGITS = replace(
     FAST,
     name="map-digits",
@@ -179,16 +188,9 @@ PRESETS: dict[str, Preset] = {
             lr_decay_steps=1500,
         ),
         FAST,
+        FAST_CONDITIONAL,
         replace(
-            FAST,
-            name="fast-conditional",
-            summary="The fast preset with a class label: pick the digit to draw.",
-            source="this project; conditional GAN (Mirza & Osindero 2014) on the fast networks",
-            grid=10,
-            conditional=True,
-        ),
-        replace(
-            FAST,
+            FAST_CONDITIONAL,
             name="wide-conditional",
             summary="fast-conditional on the wide networks: pick the digit; the start of the "
             "shipped generator (recode it with --preset wide-map-digits).",
@@ -196,8 +198,6 @@ PRESETS: dict[str, Preset] = {
             "of wide-digits",
             generator="wide_generator",
             discriminator="wide_discriminator",
-            grid=10,
-            conditional=True,
         ),
         replace(
             FAST,

@@ -88,7 +88,7 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
     with picture:
         show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
         st.caption("Use the **Interpolate** page to walk from this point to another.")
-        if digit_code_of(generator) == MAP_VALUES:
+        if code == MAP_VALUES:
             point = z if digit is None else with_digit_code(z[None], [digit], MAP_VALUES)[0]
             st.plotly_chart(map_figure(point[:MAP_VALUES]), key="digit-map")
             st.caption(
