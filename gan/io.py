@@ -14,13 +14,11 @@ import numpy as np
 from PIL import Image
 
 from gan.config import ConfigError
+from gan.modelcheck import ModelFileError, check_model_file
 
 MAX_MODEL_BYTES = 50 * 1024 * 1024
 MODELS = Path(__file__).resolve().parents[1] / "models"  # the shipped models and their cards
-
-
-class ModelFileError(ConfigError):
-    """A model file is missing, not a Keras model, unsafe, too big or of the wrong shape."""
+__all__ = ["ModelFileError"]  # raised here, defined beside the checks
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
@@ -65,17 +63,21 @@ def read_json(path: str | os.PathLike) -> dict:
         raise ConfigError(f"Cannot read {path}: {error}") from error
 
 
-def load_model(path: str | os.PathLike):
-    """Load a `.keras` file with `safe_mode=True` (no deserialised code), with clear errors."""
+def load_model(path: str | os.PathLike, name: str | None = None):
+    """Load a `.keras` file with `safe_mode=True` (no deserialised code), after checking its
+    archive and config (gan.modelcheck) before Keras builds anything. `name` is what error
+    messages call the file (an upload's own name; default the file's name)."""
     path = Path(path)
+    name = name or path.name
     if not path.is_file():
-        raise ModelFileError(f"No model file at {path}.")
+        raise ModelFileError(f"No model file named {name}.")
     size = path.stat().st_size
     if size > MAX_MODEL_BYTES:
         raise ModelFileError(
-            f"{path.name} is {size / 2**20:.0f} MB; models over {MAX_MODEL_BYTES // 2**20} MB "
+            f"{name} is {size / 2**20:.0f} MB; models over {MAX_MODEL_BYTES // 2**20} MB "
             "are refused."
         )
+    check_model_file(path, name)
     import keras  # deferred: TensorFlow takes seconds to import
 
     import gan.layers  # noqa: F401  (registers the project's layers for loading)
@@ -83,16 +85,18 @@ def load_model(path: str | os.PathLike):
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "safe_mode" in str(error) or "lambda" in str(error).lower():
-            reason = "it contains code (a Lambda layer), which is refused for safety"
-        raise ModelFileError(f"{path.name} is not a loadable Keras model: {reason}.") from error
+            raise ModelFileError(
+                f"{name} was refused: it contains code (a Lambda layer), which is not loaded "
+                "for safety."
+            ) from error
+        raise ModelFileError(f"{name} is not a loadable Keras model file.") from error
 
 
-def load_generator(path: str | os.PathLike):
+def load_generator(path: str | os.PathLike, name: str | None = None):
     """Load a generator and check it maps a latent vector (and digit) to 28x28x1 images."""
-    model = load_model(path)
-    check_generator(model, Path(path).name)
+    model = load_model(path, name)
+    check_generator(model, name or Path(path).name)
     return model
 
 
@@ -100,18 +104,23 @@ def check_generator(model, name: str = "model") -> None:
     """Raise ModelFileError unless `model` maps `(n, d)` noise [+ `(n,)` digits] to 28x28x1."""
     inputs = list(model.inputs)
     noise_shape = tuple(inputs[0].shape) if inputs else ()
+    if inputs and len(noise_shape) == 4:
+        raise ModelFileError(
+            f"{name} is a discriminator or a classifier (it takes images); upload a generator "
+            "(it takes noise)."
+        )
     if not inputs or len(inputs) > 2 or len(noise_shape) != 2 or not noise_shape[1]:
         raise ModelFileError(
-            f"{name} is not a generator: its input must be a latent vector (n, d), "
-            f"got {[tuple(i.shape) for i in inputs]}."
+            f"{name} is not a generator: a generator takes a list of noise values (and maybe a "
+            "digit)."
         )
     if len(inputs) == 2 and tuple(inputs[1].shape) not in ((None,), (None, 1)):
-        raise ModelFileError(f"{name}: the second input must be a digit label (n,).")
+        raise ModelFileError(f"{name} is not a generator: its second input is not a digit.")
     output_shape = tuple(model.outputs[0].shape)[1:]
     if len(model.outputs) != 1 or output_shape != (28, 28, 1):
+        shape = "×".join(str(size) for size in output_shape)
         raise ModelFileError(
-            f"{name} is not an MNIST generator: its output must be 28x28x1 images, "
-            f"got {output_shape}."
+            f"{name} is not an MNIST generator: it draws {shape} pictures, not 28×28×1 digits."
         )
 
 

@@ -104,10 +104,10 @@ def bad_models(tmp_path_factory) -> dict:
 
 
 BAD_MODEL_WORDS = {
-    "notes.keras": "not a loadable Keras model",
+    "notes.keras": "is not a Keras model file",
     "lambda.keras": "Lambda",
-    "classifier.keras": "latent vector",
-    "wrong-output.keras": "28x28x1",
+    "classifier.keras": "it takes images",
+    "wrong-output.keras": "28×28×1",
 }
 
 

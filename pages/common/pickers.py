@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -68,11 +69,18 @@ def _uploaded_path() -> str | None:
         )
         return None
     data = upload.getvalue()
-    path = UPLOADS / f"{hashlib.sha256(data).hexdigest()[:16]}.keras"
+    # A folder per content, the file under the student's own name: messages name their file.
+    path = UPLOADS / hashlib.sha256(data).hexdigest()[:16] / upload_name(upload.name)
     if not path.exists():
-        UPLOADS.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return str(path)
+
+
+def upload_name(name: str) -> str:
+    """A safe file name from an uploaded file's name (no folders, plain characters)."""
+    stem = re.sub(r"[^\w.\- ]", "_", Path(name).name)[:80].strip(" .") or "upload"
+    return stem if stem.endswith(".keras") else f"{stem}.keras"
 
 
 def code_help(code: int) -> str:
