@@ -164,8 +164,13 @@ def supervise(replicas, nginx, secret: str, runtime: Path, stop: threading.Event
             raise SystemExit(f"nginx exited with code {nginx.returncode}; see {runtime}")
         for replica in replicas:
             if replica.process.poll() is not None:
-                print(f"replica {replica.name} exited ({replica.process.returncode}); restarting")
+                code = replica.process.returncode
                 start_replica(replica, secret, runtime)
+                print(
+                    f"replica {replica.name} exited ({code}); restarted as pid "
+                    f"{replica.process.pid} on port {replica.port}",
+                    flush=True,
+                )
 
 
 def shut_down(replicas: list[Replica], nginx: subprocess.Popen | None) -> None:

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-seconds", help="wall-clock budget, loading and tracing included")
     train.add_argument("--max-steps", help="stop after this many steps")
     train.add_argument("--train-size", help="train on the first N images only")
+    train.add_argument(
+        "--checkpoint-every", help="seconds between checkpoints while training (default 30)"
+    )
+    train.add_argument(
+        "--checkpoint-floor", help="least seconds between epoch-end checkpoints (default 5)"
+    )
     train.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
     train.add_argument("--data", help="a Keras-layout .npz or a folder with the IDX files")
     train.add_argument("--out", required=True, help="run folder to write")
@@ -174,6 +180,8 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         "max_seconds": args.max_seconds,
         "max_steps": args.max_steps,
         "train_size": args.train_size,
+        "checkpoint_every": args.checkpoint_every,
+        "checkpoint_floor": args.checkpoint_floor,
         "data_path": args.data,
         "out_dir": str(out),
         "xla": args.xla or None,
@@ -191,6 +199,8 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
             lr_d=args.lr_d,
             max_seconds=args.max_seconds,
             max_steps=args.max_steps,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_floor=args.checkpoint_floor,
             data_path=args.data,
             xla=args.xla or None,
         )

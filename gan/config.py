@@ -70,11 +70,14 @@ class RunConfig:
     sample_every: float = 1.0  # seconds between progress grids (0: every step)
     quality_every: float | None = None  # seconds between live quality metrics; None: off
     max_seconds: float | None = None  # wall-clock budget; None: no budget
+    checkpoint_every: float = 30.0  # seconds of training between checkpoints (at most)
+    checkpoint_floor: float = 5.0  # seconds between checkpoints at least, except the last
     max_steps: int | None = None  # stop after this many steps; None: run all epochs
     train_size: int | None = None  # use only the first N training images; None: all
     data_path: str | None = None  # explicit dataset file or folder
     out_dir: str | None = None  # run folder for checkpoints; None: keep in memory only
     init_from: str | None = None  # start from another run folder's networks (fine-tuning)
+    resume: bool = False  # continue the run saved in out_dir (its own settings) instead
     xla: bool = False  # compile the training step with XLA (jit_compile)
 
     def __post_init__(self) -> None:
@@ -97,6 +100,11 @@ class RunConfig:
                 "Sample interval (seconds)", self.sample_every, 0.0, 3600.0, low_open=False
             ),
         }
+        for name, label in (
+            ("checkpoint_every", "Checkpoint interval (seconds)"),
+            ("checkpoint_floor", "Least time between checkpoints (seconds)"),
+        ):
+            parsed[name] = parse_float(label, getattr(self, name), 0.0, 86400.0, low_open=False)
         if self.quality_every is not None:
             parsed["quality_every"] = parse_float(
                 "Quality interval (seconds)", self.quality_every, 0.0, 3600.0, low_open=False
@@ -113,8 +121,9 @@ class RunConfig:
                 f"The {self.preset} preset needs a latent dimension of at least {code + 1} "
                 f"(its first {code} values pick the digit code); got {parsed['latent_dim']}."
             )
-        if not isinstance(self.xla, bool):
-            raise ConfigError(f"XLA must be true or false, got {self.xla!r}.")
+        for name, label in (("xla", "XLA"), ("resume", "Resume")):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{label} must be true or false, got {getattr(self, name)!r}.")
         for name, value in parsed.items():
             object.__setattr__(self, name, value)
 

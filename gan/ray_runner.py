@@ -14,15 +14,18 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from typing import Any
 
 from gan.config import ConfigError, RunConfig, parse_float
 from gan.control import Control, RunMirror
 from gan.data import Dataset
-from gan.events import Callback, Emitter, Relay
+from gan.events import Callback, Emitter, EndEvent, Relay
 from gan.trainer import train
 
 POLL_S = 0.1  # how long the actor waits for events before it answers a poll
+SCHEDULE_TIMEOUT_S = 60.0  # a training the cluster cannot start by then ends as an error
+ANSWER_TIMEOUT_S = 60.0  # an actor that does not answer a poll for this long is lost
 RAY_MISSING = (
     "GAN_TRAIN_BACKEND=ray needs Ray, which is not installed: "
     "pip install -r requirements-ray.txt (or set GAN_TRAIN_BACKEND=local)."
@@ -79,19 +82,28 @@ class TrainingActor:
 class RayRunner:
     """Trains a BackgroundRun's config on a Ray actor with `num_cpus` and `num_gpus`."""
 
-    def __init__(self, num_cpus: float = 1.0, num_gpus: float = 0.0) -> None:
+    def __init__(
+        self,
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        schedule_timeout: float = SCHEDULE_TIMEOUT_S,
+    ) -> None:
         self.ray = require_ray()
         self.num_cpus, self.num_gpus = num_cpus, num_gpus
+        self.schedule_timeout = schedule_timeout
         self.actor = None  # while a run trains: its actor (tests kill it)
 
     @classmethod
     def from_environment(cls) -> RayRunner:
-        """Resources from GAN_RAY_CPUS (default 1) and GAN_RAY_GPUS (default 0)."""
-        cpus = parse_float("GAN_RAY_CPUS", os.environ.get("GAN_RAY_CPUS", "1"), 0.0, 1024.0)
-        gpus = parse_float(
-            "GAN_RAY_GPUS", os.environ.get("GAN_RAY_GPUS", "0"), 0.0, 64.0, low_open=False
+        """Resources from GAN_RAY_CPUS (default 1) and GAN_RAY_GPUS (default 0); how long the
+        cluster may take to start a training from GAN_RAY_SCHEDULE_TIMEOUT (default 60 s)."""
+        env = os.environ.get
+        cpus = parse_float("GAN_RAY_CPUS", env("GAN_RAY_CPUS", "1"), 0.0, 1024.0)
+        gpus = parse_float("GAN_RAY_GPUS", env("GAN_RAY_GPUS", "0"), 0.0, 64.0, low_open=False)
+        timeout = parse_float(
+            "GAN_RAY_SCHEDULE_TIMEOUT", env("GAN_RAY_SCHEDULE_TIMEOUT", "60"), 0.0, 86400.0
         )
-        return cls(cpus, gpus)
+        return cls(cpus, gpus, timeout)
 
     def __call__(
         self, config: RunConfig, data: Dataset | None, control: Control, callbacks: list[Callback]
@@ -103,7 +115,8 @@ class RayRunner:
         self.actor = actor_class.options(num_cpus=self.num_cpus, num_gpus=self.num_gpus).remote()
         link = _ActorLink(ray, self.actor, control)
         try:
-            ray.get(self.actor.start.remote(config, data))
+            if not self._started(self.actor.start.remote(config, data), control, emit):
+                return
             ended = False
             while not ended:
                 link.pass_on_commands()
@@ -120,6 +133,25 @@ class RayRunner:
             link.abandon()
             ray.kill(self.actor)
             self.actor = None
+
+    def _started(self, start, control: Control, emit: Emitter) -> bool:
+        """Wait for the actor to start the training; end the run if the cluster cannot
+        schedule it in time, or if Stop comes first."""
+        deadline = time.monotonic() + self.schedule_timeout
+        while not self.ray.wait([start], timeout=0.2)[0]:
+            if control.stopped:
+                emit("on_end", EndEvent("stopped", "stopped before the cluster started it"))
+                return False
+            if time.monotonic() > deadline:
+                message = (
+                    f"the Ray cluster did not start this training within "
+                    f"{self.schedule_timeout:g} s (it asks for {self.num_cpus:g} CPU and "
+                    f"{self.num_gpus:g} GPU; are they free?)"
+                )
+                emit("on_end", EndEvent("error", message))
+                return False
+        self.ray.get(start)
+        return True
 
 
 def connect(ray) -> None:
@@ -147,7 +179,7 @@ class _ActorLink(RunMirror):
             self.pending[self.actor.run_task.remote(work)] = future
 
     def events(self) -> list[tuple[str, Any]]:
-        found = self.ray.get(self.actor.poll.remote(POLL_S))
+        found = self.ray.get(self.actor.poll.remote(POLL_S), timeout=POLL_S + ANSWER_TIMEOUT_S)
         for _, event in found:
             self.heard(event)
         return found

@@ -9,6 +9,7 @@ cluster (gan.ray_runner). A `Runner` says where.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections import defaultdict
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from gan import io
+from gan import io, runfolder
 from gan.child import run_in_child
 from gan.config import ConfigError, RunConfig
 from gan.control import Control, RunEndedError
@@ -93,6 +94,7 @@ class BackgroundRun(Callback):
     train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long (a closed
     browser tab), queued or training. `runner` trains: on the worker thread itself (the
     default), or in a child process or on Ray while the worker thread only relays.
+    `present()` (see `IdleWatch`) says whether the owner still has a tab open anywhere.
     """
 
     def __init__(
@@ -104,10 +106,11 @@ class BackgroundRun(Callback):
         idle_timeout: float | None = None,
         callbacks: Iterable[Callback] = (),
         runner: Runner = in_this_process,
+        present: Callable[[], bool] | None = None,
     ) -> None:
         self.config, self.control, self.runner = config, Control(), runner
         self._data, self._slots, self._callbacks = data, slots, list(callbacks)
-        self._watch = IdleWatch(self.control, idle_timeout)
+        self._watch = IdleWatch(self.control, idle_timeout, present)
         self._lock = threading.Lock()
         self._state = RunState()
         self._status: Status = "queued" if slots else "preparing"
@@ -255,10 +258,14 @@ def _save_generator(path: str | Path, trainer) -> Path:
 
 class IdleWatch:
     """Stops a run whose owner has not called `touch()` for `timeout` seconds (None: never):
-    a closed browser tab leaves no other trace (Streamlit has no session-end hook)."""
+    a closed browser tab leaves no other trace (Streamlit has no session-end hook).
+    `present()`, if given, is asked too: while it says True, the owner counts as there (a tab
+    of the same browser is open on another page)."""
 
-    def __init__(self, control: Control, timeout: float | None) -> None:
-        self.control, self.timeout = control, timeout
+    def __init__(
+        self, control: Control, timeout: float | None, present: Callable[[], bool] | None = None
+    ) -> None:
+        self.control, self.timeout, self.present = control, timeout, present
         self._last_touch = time.monotonic()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="gan-idle-watch", daemon=True)
@@ -275,6 +282,8 @@ class IdleWatch:
 
     def _watch(self) -> None:
         while not self._done.wait(min(1.0, self.timeout / 4)):
+            if self.present is not None and self.present():
+                self.touch()
             if time.monotonic() - self._last_touch > self.timeout:
                 self.control.stop(f"nobody watched this run for {self.timeout:g} s")
                 return
@@ -322,3 +331,111 @@ class TrainingSlots:
     def busy(self) -> int:
         with self._cond:
             return len(self._active)
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder as the app lists it: what it trained, how far, how it ended."""
+
+    folder: Path
+    config: dict[str, Any]
+    step: int
+    epoch: int
+    end: dict[str, Any] | None  # None: interrupted (killed before it could say how it ended)
+    history: dict[str, list[float]]
+
+    @property
+    def resumable(self) -> bool:
+        """True if training can go on from its checkpoint."""
+        return self.end is None or (
+            self.end["reason"] in ("stopped", "error") and self.epoch < self.config["epochs"]
+        )
+
+    @property
+    def grid(self) -> Path | None:
+        """The last epoch's grid picture, if one was saved."""
+        grids = sorted((self.folder / runfolder.SAMPLES).glob("epoch_*.png"))
+        return grids[-1] if grids else None
+
+
+def read_saved_run(folder: Path) -> SavedRun | None:
+    """The run saved in `folder` (its last complete checkpoint), or None if there is none."""
+    try:
+        record = runfolder.verify(folder)
+        saved = record["checkpoint"]
+        return SavedRun(
+            folder,
+            dict(record["config"]),
+            int(saved["step"]),
+            int(saved["epoch"]),
+            record.get("end"),
+            dict(record["history"]["steps"]),
+        )
+    except (ConfigError, OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+class RunRegistry:
+    """The app's runs by owner (a browser): the live ones in memory, every saved one in its
+    run folder under `root/<owner>/`, so a browser finds its runs from any tab, and after a
+    server restart its finished runs and the interrupted one (resumable from its checkpoint)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._live: dict[str, BackgroundRun] = {}  # owner -> latest run
+
+    def folder_for(self, owner: str) -> Path:
+        """A fresh run folder for `owner`."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = self.root / owner
+        for index in range(1000):
+            folder = base / (stamp if not index else f"{stamp}-{index}")
+            if not folder.exists():
+                return folder
+        raise ConfigError("Too many runs started in one second.")
+
+    def add(self, owner: str, run: BackgroundRun) -> BackgroundRun:
+        with self._lock:
+            self._live[owner] = run
+        return run
+
+    def latest(self, owner: str) -> BackgroundRun | None:
+        """The owner's latest run started by this server, if any."""
+        with self._lock:
+            return self._live.get(owner)
+
+    def live_folders(self) -> set[Path]:
+        with self._lock:
+            return {Path(run.config.out_dir) for run in self._live.values() if run.active}
+
+    def saved(self, owner: str) -> list[SavedRun]:
+        """The owner's saved runs, oldest first; a live run's folder is left out."""
+        live = self.live_folders()
+        folders = sorted(p for p in (self.root / owner).glob("*") if p.is_dir())
+        runs = (read_saved_run(folder) for folder in folders if folder not in live)
+        return [run for run in runs if run is not None]
+
+
+def clean_up(
+    root: Path, max_age_s: float, max_bytes: int, keep: Iterable[Path] = (), pattern: str = "*/*"
+) -> list[Path]:
+    """Delete the folders `root/<pattern>` (run folders: owner/run) older than `max_age_s`,
+    then the oldest until the rest take at most `max_bytes`; never those in `keep` (live
+    runs). Returns what went."""
+    keep = {Path(p) for p in keep}
+    folders = sorted(
+        (p for p in Path(root).glob(pattern) if p.is_dir() and p not in keep),
+        key=lambda p: p.stat().st_mtime,
+    )
+    sizes = {p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in folders}
+    total = sum(sizes.values()) + sum(
+        f.stat().st_size for p in keep if p.is_dir() for f in p.rglob("*") if f.is_file()
+    )
+    now, removed = time.time(), []
+    for folder in folders:
+        if now - folder.stat().st_mtime > max_age_s or total > max_bytes:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= sizes[folder]
+            removed.append(folder)
+    return removed

@@ -82,6 +82,8 @@ class Trainer:
         self._update = STEPS[self.recipe.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
+        self.saved_time = time.monotonic()  # when they were saved (or the run was prepared)
+        self.files: dict[str, str] = {}  # the checkpoint's files and their hashes
         self._judge = None  # the metrics classifier, loaded on first use
 
     @classmethod
@@ -115,6 +117,7 @@ class Trainer:
             generator, average = saved, None
         trainer = cls(config, data, generator, discriminator, state, average)
         trainer.saved_at = (state.epoch, state.step)
+        trainer.files = runfolder.read_json_files(run_dir)
         return trainer
 
     @property
@@ -182,6 +185,8 @@ class Trainer:
         emit = Emitter(callbacks)
         try:
             end = self._loop(emit, control, started_at or time.monotonic())
+            if end.reason == "finished":
+                self._checkpoint(self.state.epoch)  # the last epoch's save may have been skipped
             if self.config.quality_every is not None and end.reason in ("finished", "stopped"):
                 emit("on_quality", self.measure_quality(self.state.epoch))  # the final figures
         except SaveError as error:
@@ -236,6 +241,8 @@ class Trainer:
                 if config.quality_every is not None and now - last_quality >= config.quality_every:
                     emit("on_quality", self.measure_quality(epoch))
                     last_quality = time.monotonic()
+                if now - self.saved_time >= config.checkpoint_every:
+                    self._checkpoint(state.epoch)  # a killed run loses at most this much
                 out_of_time = time.monotonic() >= deadline
                 at_limit = config.max_steps is not None and state.step >= config.max_steps
                 if out_of_time or at_limit:
@@ -275,23 +282,30 @@ class Trainer:
         if self.config.out_dir:
             with self._saving():
                 io.save_png(grid, runfolder.samples_path(Path(self.config.out_dir), epoch), 4)
-        self._checkpoint(self.state.epoch)
+        if time.monotonic() - self.saved_time >= self.config.checkpoint_floor:
+            self._checkpoint(self.state.epoch)
 
     def _checkpoint(self, epoch: int) -> None:
-        """Save both networks and run.json atomically (no-op without an out_dir)."""
+        """Save both networks and run.json as one checkpoint (no-op without an out_dir)."""
         if not self.config.out_dir or self.saved_at == (epoch, self.state.step):
             return
         folder, checkpoint = Path(self.config.out_dir), (epoch, self.state.step)
+        writes = {
+            runfolder.GENERATOR: self.output_generator.save,
+            runfolder.DISCRIMINATOR: self.discriminator.save,
+        }
+        if self.average is not None:
+            writes[runfolder.TRAINING_GENERATOR] = self.generator.save
+        every = self.recipe.snapshot_every
+        if every and epoch and epoch % every == 0:
+            writes[runfolder.snapshot_name(epoch)] = self.output_generator.save
         with self._saving():
-            io.save_model(self.output_generator, folder / runfolder.GENERATOR)
-            io.save_model(self.discriminator, folder / runfolder.DISCRIMINATOR)
-            if self.average is not None:
-                io.save_model(self.generator, folder / runfolder.TRAINING_GENERATOR)
-            every = self.recipe.snapshot_every
-            if every and epoch and epoch % every == 0:
-                io.save_model(self.output_generator, runfolder.snapshot_path(folder, epoch))
-            self._write_record(None, checkpoint)
-        self.saved_at = checkpoint  # only once run.json names it
+            self.files = runfolder.save_checkpoint(
+                folder, writes, lambda files: self._record(None, checkpoint, files)
+            )
+        self.saved_at, self.saved_time = checkpoint, time.monotonic()  # committed
+        with self._saving():
+            runfolder.settle(folder)
 
     @contextmanager
     def _saving(self):
@@ -321,15 +335,18 @@ class Trainer:
         )
         return f"losses became NaN or infinite at step {self.state.step}; {kept}"
 
-    def _write_record(self, end: EndEvent | None, checkpoint: tuple[int, int] | None = None):
-        """run.json for `checkpoint` (default: the last one saved); no-op without one."""
-        checkpoint = checkpoint or self.saved_at
-        if not self.config.out_dir or checkpoint is None:
-            return
+    def _record(self, end: EndEvent | None, checkpoint: tuple[int, int], files: dict) -> dict:
         data = {"source": self.data.source, "notice": self.data.notice, "n_images": len(self.data)}
-        runfolder.write_record(
-            Path(self.config.out_dir), self.config.to_dict(), data, self.state, checkpoint, end
-        )
+        config = self.config.to_dict()
+        return runfolder.record_of(config, data, self.state, checkpoint, files, end)
+
+    def _write_record(self, end: EndEvent) -> None:
+        """run.json of the last checkpoint, with how the run ended; no-op without one."""
+        if not self.config.out_dir or self.saved_at is None:
+            return
+        folder = Path(self.config.out_dir)
+        runfolder.settle(folder)
+        io.write_json(folder / runfolder.RECORD, self._record(end, self.saved_at, self.files))
 
 
 def start_from(folder: Path, generator, discriminator) -> None:
@@ -369,8 +386,12 @@ def moving_average_of(generator, recipe: Preset):
 
 
 def prepare(config: RunConfig, data: Dataset | None = None) -> Trainer | EndEvent:
-    """`Trainer.create`, or the `EndEvent("error")` that says why it failed (never raises)."""
+    """`Trainer.create` (or `Trainer.resume` with `config.resume`), or the `EndEvent("error")`
+    that says why it failed (never raises)."""
     try:
+        if config.resume:  # the saved run's settings, within this config's time budget
+            keep = ("max_seconds", "quality_every", "checkpoint_every", "checkpoint_floor")
+            return Trainer.resume(config.out_dir, data, **{k: getattr(config, k) for k in keep})
         return Trainer.create(config, data)
     except Exception as error:
         message = (

@@ -11,8 +11,8 @@ from gan.runfolder import GENERATOR, SNAPSHOT
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, show_image
 from pages.common.forms import config_form
-from pages.common.runs import archive_if_ended, current_run, finished_runs, start_run
-from pages.common.server import start_page, tensorflow_ready
+from pages.common.runs import current_run, resume_run, run_label, saved_runs, start_run
+from pages.common.server import max_training_seconds, start_page, tensorflow_ready
 from pages.common.state import explore_generator
 
 CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
@@ -158,6 +158,34 @@ def live_charts() -> None:
     quality_view(snap)
 
 
+def saved_runs_view(active: bool) -> None:
+    """This browser's saved runs (from any tab, and after a server restart): continue an
+    interrupted one, compare the ended ones, open or download their generators."""
+    saved = [r for r in saved_runs() if (r.folder / GENERATOR).is_file()]
+    if not saved:
+        return
+    st.subheader("Your runs")
+    for index, earlier in enumerate(saved):
+        text, button = st.columns([3, 1])
+        if not earlier.resumable:
+            text.markdown(f"**{run_label(earlier)}**")
+            continue
+        text.info(f"{run_label(earlier)}: saved at step {earlier.step:,}; it can go on from there.")
+        if button.button("Continue", key=f"continue-{index}", disabled=active):
+            try:
+                resume_run(earlier)
+                st.rerun()
+            except ConfigError as error:
+                st.error(str(error))
+    st.plotly_chart(
+        compare_figure({run_label(r): r.history for r in saved}), width="stretch", key="compare"
+    )
+    columns = st.columns(min(len(saved), 4))
+    for column, earlier in zip(columns, saved[-4:], strict=False):
+        if earlier.grid is not None:
+            column.image(str(earlier.grid), caption=run_label(earlier), width="stretch")
+
+
 if run is None:
     st.info(
         "Choose a preset and press **Train**. The default, *quick-digits*, draws mostly "
@@ -172,27 +200,20 @@ else:
             explore_generator(run.save_generator(Path(run.config.out_dir) / SNAPSHOT))
         except ConfigError as error:
             st.error(str(error))
-    if not active:
-        archive_if_ended(run)
-        generator = Path(run.config.out_dir) / GENERATOR
-        if generator.is_file():
-            data = generator.read_bytes()
-            a, b = st.columns(2)
-            a.download_button(
-                "Download generator (.keras)",
-                data,
-                "generator.keras",
-                mime="application/octet-stream",
-                width="stretch",
-            )
-            if b.button("Open in the latent explorer", width="stretch"):
-                explore_generator(generator)
-
-runs = finished_runs()
-if runs:
-    st.subheader("Compare this session's runs")
-    st.plotly_chart(compare_figure(runs), width="stretch", key="compare")
-    columns = st.columns(min(len(runs), 4))
-    for column, finished in zip(columns, runs[-4:], strict=False):
-        if finished.grid is not None:
-            show_image(finished.grid, f"{finished.label} ({finished.reason})", 2, column)
+    generator = Path(run.config.out_dir) / GENERATOR
+    if not active and generator.is_file():
+        a, b = st.columns(2)
+        a.download_button(
+            "Download generator (.keras)",
+            generator.read_bytes(),
+            "generator.keras",
+            mime="application/octet-stream",
+            width="stretch",
+        )
+        if b.button("Open in the latent explorer", width="stretch"):
+            explore_generator(generator)
+st.caption(
+    f"This server ends a training after {max_training_seconds() / 60:g} min, saved; a run "
+    "keeps going while any tab of this browser is open, on any page."
+)
+saved_runs_view(active)

@@ -154,6 +154,7 @@ def quiet(event, seconds: float) -> bool:
 def tiny(**overrides) -> RunConfig:
     """A run small enough for a test: 128 digits, batches of 32, an 8-d latent."""
     values = {"batch_size": 32, "latent_dim": 8, "train_size": 128, "sample_every": 3600.0}
+    values["checkpoint_floor"] = 0.0  # a checkpoint at every epoch's end
     return RunConfig.create("fast", **{**values, **overrides})
 
 

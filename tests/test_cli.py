@@ -11,9 +11,9 @@ from PIL import Image
 from gan.cli import main
 from gan.io import load_generator
 from gan.presets import PRESETS
-from gan.runfolder import GENERATOR
+from gan.runfolder import GENERATOR, verify
 
-TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128"]
+TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128", "--checkpoint-floor", "0"]
 
 
 def run_cli(*args):
@@ -316,8 +316,10 @@ def test_resume_of_a_damaged_run_record_is_a_clear_error(tmp_path, capsys):
 
 def test_a_full_disk_mid_run_exits_1_and_keeps_the_saved_model(tmp_path, capsys, full_disk_after):
     out = tmp_path / "run"
-    full_disk_after(4)
+    full_disk_after(10)  # epoch 1: its grid, 3 networks and run.json staged, commit, 4 moves
     assert run_cli("train", "--epochs", 3, *TINY, "--out", out) == 1
     printed = capsys.readouterr().out
     assert "error: could not save to" in printed and "No space left on device" in printed
+    assert "last complete checkpoint: step 4" in printed
+    assert verify(out)["checkpoint"]["step"] == 4
     assert (out / "generator.keras").is_file()

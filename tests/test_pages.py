@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from gan.latent import latent_dim_of
 from pages.common.pickers import NOISE_PICKS, UPLOAD
-from pages.common.state import FINISHED_RUNS, RUN
+from pages.common.runs import registry
+from pages.common.state import BROWSER
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +43,20 @@ def set_tiny_settings(app: AppTest) -> None:
     app.run()
 
 
+def current(app: AppTest):
+    """The run the page shows: its browser's latest (AppTest has no cookie: one session)."""
+    return registry().latest(app.session_state[BROWSER])
+
+
 def poll_until(app: AppTest, done, seconds: float = 90.0) -> None:
     """Rerun the page (as the fragment's timer would) until `done(run)` holds."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.run()
-        if done(app.session_state[RUN]):
+        if done(current(app)):
             return
         time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for the run: {app.session_state['run'].snapshot()}")
+    raise AssertionError(f"timed out waiting for the run: {current(app).snapshot()}")
 
 
 def test_home_page_explains_and_shows_real_digits():
@@ -101,7 +107,7 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     set_tiny_settings(app)
     app.checkbox(key="xla").check().run()  # the setting reaches the engine
     app.button[0].click().run()
-    run = app.session_state[RUN]
+    run = current(app)
     poll_until(app, lambda r: r.snapshot().last is not None)
     assert len(app.get("plotly_chart")) >= 2
     poll_until(app, lambda r: not r.active)
@@ -110,8 +116,7 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert json.loads((Path(run.config.out_dir) / "run.json").read_text())["config"]["xla"]
     assert any("Run finished" in s.value for s in app.success)
     assert any(b.label == "Download generator (.keras)" for b in app.get("download_button"))
-    assert len(app.session_state[FINISHED_RUNS]) == 1
-    assert any(s.value == "Compare this session's runs" for s in app.subheader)
+    assert any(s.value == "Your runs" for s in app.subheader)
     assert run.snapshot().quality["recognizability"]  # the final quality measurement
     assert any("recognizable" in c.value for c in app.caption)
 
@@ -124,7 +129,7 @@ def test_pause_resume_and_stop_buttons():
     poll_until(app, lambda r: r.snapshot().last is not None)
     pause = next(b for b in app.button if b.label == "Pause")
     pause.click().run()
-    run = app.session_state[RUN]
+    run = current(app)
     (pid,) = training_children()  # the training runs in a niced child process
     assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
     poll_until(app, lambda r: r.snapshot().status == "paused")
@@ -153,7 +158,7 @@ def test_a_second_training_waits_in_the_queue_and_says_so():
         app = page("train").run()
         set_tiny_settings(app)
         app.button[0].click().run()
-        run = app.session_state[RUN]
+        run = current(app)
         poll_until(app, lambda r: r.snapshot().status == "queued")
         assert run.snapshot().queue_position == 1
         assert any("you are number 1 in the queue" in w.value for w in app.warning)
@@ -180,7 +185,7 @@ def test_a_diverged_run_is_shown_as_such(monkeypatch):
     app.button[0].click().run()
     poll_until(app, lambda r: not r.active)
     app.run()
-    assert app.session_state[RUN].snapshot().end.reason == "diverged"
+    assert current(app).snapshot().end.reason == "diverged"
     assert any("Run diverged: losses became NaN" in e for e in errors(app)), errors(app)
 
 

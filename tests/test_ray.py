@@ -76,3 +76,18 @@ def test_bad_ray_settings_are_clear_errors(monkeypatch):
     monkeypatch.setenv("GAN_RAY_GPUS", "lots")
     with pytest.raises(ConfigError, match="GAN_RAY_GPUS"):
         RayRunner.from_environment()
+
+
+def test_a_run_the_cluster_cannot_schedule_ends_as_an_error_and_stop_always_ends_it():
+    """A GPU asked of a CPU-only cluster: the actor is never placed. The run ends as an error
+    when the schedule timeout passes; pressed before that, Stop ends it."""
+    waiting = BackgroundRun(tiny(), runner=RayRunner(num_gpus=1, schedule_timeout=5)).start()
+    assert waiting.join(60)
+    end = waiting.snapshot().end
+    assert end.reason == "error" and "did not start this training within 5 s" in end.message
+
+    stopped = BackgroundRun(tiny(), runner=RayRunner(num_gpus=1, schedule_timeout=600)).start()
+    wait_until(lambda: stopped.snapshot().status == "preparing")
+    stopped.stop()
+    assert stopped.join(30)
+    assert stopped.snapshot().end.reason == "stopped"

@@ -1,7 +1,10 @@
 """A school on one machine: `deploy/serve.py` with 2 replicas behind a real nginx, on
 loopback. Fresh visitors are spread over both replicas; each browser's page, WebSocket,
 /media images and uploads stay on its replica; a dead replica leaves the others' students
-working."""
+working and comes back under its name. Then the same in headless Chromium, as a student
+types the school's address (a host name, not localhost, on a port that is not 80): the app
+renders, trains with a live grid, lets the student explore while the run trains, takes an
+upload, and finds the student's runs again after their replica was killed and restarted."""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,15 +34,37 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+HOST_NAME = "school.test"  # what students type; Chromium maps it to 127.0.0.1
+IDLE_TIMEOUT_S = 10  # the server's closed-tab timeout here (60 s by default)
+
+
 @dataclass
 class School:
     port: int
     replicas: dict[str, int]  # name -> pid
     process: subprocess.Popen
+    runs: Path  # GAN_RUNS_DIR of every replica
+    output: list[str] = field(default_factory=list)  # serve.py's lines after the first
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """The school's address as a student types it."""
+        return f"http://{HOST_NAME}:{self.port}"
+
+    def restarted(self, name: str, seconds: float = 60.0) -> int:
+        """The pid serve.py restarted replica `name` as (waits for its line)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for line in self.output:
+                found = re.match(rf"replica {name} exited .*restarted as pid (\d+)", line)
+                if found:
+                    return int(found.group(1))
+            time.sleep(0.2)
+        raise AssertionError(f"replica {name} was not restarted: {self.output}")
 
 
 def free_ports(count: int) -> int:
@@ -66,14 +93,24 @@ def school(tmp_path_factory):
     runtime = tmp_path_factory.mktemp("serve")
     command = [sys.executable, "deploy/serve.py", "--replicas", "2", "--port", str(port)]
     command += ["--host", "127.0.0.1", "--runtime", str(runtime)]
-    env = {**os.environ, "GAN_TRAIN_NICE": "off"}  # no spare training process per replica
+    runs = tmp_path_factory.mktemp("runs")
+    env = {
+        **os.environ,
+        "GAN_TRAIN_NICE": "off",  # no spare training process per replica
+        "GAN_RUNS_DIR": str(runs),
+        "GAN_IDLE_TIMEOUT_S": str(IDLE_TIMEOUT_S),
+    }
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     try:
         line = process.stdout.readline()
         assert line.startswith("MNIST GAN Studio: http://127.0.0.1:"), line
         replicas = {name: int(pid) for name, pid in re.findall(r"(r\d) pid (\d+)", line)}
         assert sorted(replicas) == ["r1", "r2"]
-        yield School(port, replicas, process)
+        school = School(port, replicas, process, runs)
+        threading.Thread(
+            target=lambda: school.output.extend(iter(process.stdout.readline, "")), daemon=True
+        ).start()
+        yield school
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
@@ -153,6 +190,7 @@ def test_a_session_its_websocket_media_and_upload_stay_on_its_replica(school, tm
 
 def test_killing_a_replica_leaves_the_other_replicas_students_working(school):
     browsers = one_browser_per_replica(school)
+    killed_pid = school.replicas["r1"]
 
     async def scenario() -> None:
         clients = {r: await open_page(school, b, "interpolate") for r, b in browsers.items()}
@@ -170,6 +208,24 @@ def test_killing_a_replica_leaves_the_other_replicas_students_working(school):
             await client.close()
 
     asyncio.run(scenario())
+    # serve.py restarts r1: a new process answers under the same name, to the same browser.
+    school.replicas["r1"] = school.restarted("r1")
+    assert school.replicas["r1"] != killed_pid
+    wait_for_replica(school, browsers["r1"], "r1")
+
+
+def wait_for_replica(school: School, browser, name: str, seconds: float = 120.0) -> None:
+    """Until `browser` is served by replica `name` again (nginx skips a failed one for 10 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            reply = browser.get(school.url + "/_stcore/health", timeout=10)
+            if reply.status_code == 200 and reply.headers.get("X-Replica") == name:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"replica {name} did not come back")
 
 
 def test_the_compose_nginx_config_is_the_template_rendered_and_nginx_accepts_it(tmp_path):
@@ -177,6 +233,9 @@ def test_the_compose_nginx_config_is_the_template_rendered_and_nginx_accepts_it(
 
     committed = (ROOT / "deploy" / "nginx.compose.conf").read_text()
     assert committed == render_config("80", {"r1": "app:8501"}, "/tmp")
+    # The Host header keeps the port: Streamlit accepts a WebSocket only when the browser's
+    # Origin (host:port) matches it.
+    assert "proxy_set_header Host $http_host;" in committed
     # nginx -t resolves upstream names: "app" exists only inside compose, so check a copy
     # that names this machine instead; everything else is as committed.
     local = committed.replace("app:8501", "127.0.0.1:8501").replace("/tmp", str(tmp_path))
@@ -210,3 +269,209 @@ def test_the_container_files_build_the_app_as_far_as_this_machine_can_tell():
     config = proxy["volumes"][0].split(":")[0]
     assert (ROOT / "deploy" / config).is_file()
     assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
+
+
+# In a real browser, under the school's host name.
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from benchmarks.streamlit_client import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {HOST_NAME} 127.0.0.1"]
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=flags)
+        yield browser
+        browser.close()
+
+
+class Student:
+    """One browser (a context: its own cookies) with a tab, noting which replica answered
+    each request and what the page logged."""
+
+    def __init__(self, chromium, school: School) -> None:
+        self.school, self.context = (
+            school,
+            chromium.new_context(viewport={"width": 1366, "height": 900}),
+        )
+        self.replicas: list[tuple[str, str]] = []  # (url, X-Replica)
+        self.context.on("response", self._note)
+        self.tab = self.open()
+
+    def _note(self, response) -> None:
+        replica = response.headers.get("x-replica")
+        if replica:
+            self.replicas.append((response.url, replica))
+
+    def open(self, path: str = ""):
+        tab = self.context.new_page()
+        tab.set_default_timeout(120_000)
+        tab.goto(f"{self.school.address}/{path}")
+        return tab
+
+    def go(self, title: str) -> None:
+        """Move to another page by the sidebar, as a student does."""
+        nav = self.tab.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text(title, exact=True).click()
+        self.tab.get_by_role("heading", name=PAGE_HEADINGS[title]).wait_for()
+
+    def set_number(self, label: str, value: int) -> None:
+        box = self.tab.get_by_label(label, exact=True)
+        box.fill(str(value))
+        box.press("Enter")
+        self.tab.wait_for_function(
+            "([l, v]) => [...document.querySelectorAll('input')].some("
+            "i => i.getAttribute('aria-label') === l && i.value === v)",
+            arg=[label, str(value)],
+        )
+
+    def status(self) -> str:
+        return self.tab.locator("[data-testid='stProgress']").first.inner_text()
+
+    def step(self) -> int:
+        found = re.search(r"step ([\d,]+) of", self.status())
+        return int(found.group(1).replace(",", "")) if found else 0
+
+
+PAGE_HEADINGS = {
+    "Classroom": "MNIST GAN Studio",
+    "Train": "Train a GAN",
+    "Latent explorer": "Latent explorer",
+    "Interpolate": "Interpolate",
+}
+
+
+def small_run(student: Student, epochs: int, images: int) -> None:
+    """Train page settings for a short run on a few digits."""
+    student.set_number("Epochs", epochs)
+    student.tab.get_by_text("More settings").click()
+    student.set_number("Training images (0 = all)", images)
+
+
+def test_the_schools_address_renders_and_every_page_stays_on_one_replica(chromium, school):
+    student = Student(chromium, school)
+    tab = student.tab
+    tab.get_by_text("Generative Adversarial Network").wait_for()  # not the grey skeleton
+    for title in ("Train", "Latent explorer", "Interpolate", "Classroom"):
+        student.go(title)
+    tab.get_by_role("heading", name="MNIST GAN Studio").wait_for()
+    assert len({replica for _, replica in student.replicas}) == 1, student.replicas
+    student.context.close()
+
+
+def test_a_student_explores_while_the_run_trains_and_it_keeps_training(chromium, school):
+    """Train, then the explorer for twice the closed-tab timeout (moving a slider), then back:
+    the run is still training; its grid came from /media of the student's replica."""
+    student = Student(chromium, school)
+    student.go("Train")
+    small_run(student, epochs=2000, images=512)
+    student.tab.get_by_role("button", name="Train", exact=True).click()
+    student.tab.get_by_text("Fixed noise").wait_for()
+    student.tab.wait_for_function("document.body.innerText.includes('running — step')")
+    grids = [(url, replica) for url, replica in student.replicas if "/media/" in url]
+    assert grids and {replica for _, replica in student.replicas} == {grids[0][1]}
+
+    student.go("Latent explorer")
+    student.tab.get_by_text("rendered in").wait_for()
+    slider = student.tab.locator("[data-testid='stSlider'] input[type='range']").first
+    deadline = time.monotonic() + 2 * IDLE_TIMEOUT_S + 2
+    while time.monotonic() < deadline:
+        slider.focus()
+        slider.press("ArrowRight")
+        time.sleep(3)
+    student.go("Train")
+    student.tab.wait_for_function("document.body.innerText.includes('running — step')")
+    before = student.step()
+    student.tab.wait_for_function(
+        f"/step ([\\d,]+) of/.exec(document.body.innerText) && "
+        f"+/step ([\\d,]+) of/.exec(document.body.innerText)[1].replace(/,/g, '') > {before}"
+    )
+    assert "nobody watched" not in student.tab.inner_text("body")
+
+    # A second tab of the same browser shows the same run; closing every tab stops it.
+    other = student.open("train")
+    other.wait_for_function("document.body.innerText.includes('running — step')")
+    student.tab.close()
+    other.close()
+    time.sleep(IDLE_TIMEOUT_S + 5)
+    student.tab = student.open("train")
+    student.tab.get_by_text("nobody watched this run").wait_for()
+    student.context.close()
+
+
+def test_an_upload_through_the_proxy_is_checked_and_drawn(chromium, school, tmp_path):
+    student = Student(chromium, school)
+    student.go("Latent explorer")
+    sidebar = student.tab.locator("[data-testid='stSidebar']")
+    student.tab.get_by_text("rendered in").wait_for()
+    sidebar.locator("[data-testid='stSelectbox']").first.click()
+    student.tab.get_by_role("option", name="Upload a .keras generator…").click()
+    junk = tmp_path / "notamodel.keras"
+    junk.write_text("these are my notes")
+    dropzone = sidebar.locator("input[type='file']")
+    dropzone.set_input_files(str(junk))
+    student.tab.get_by_text("notamodel.keras is not a Keras model file.").wait_for()
+    assert "/tmp" not in student.tab.inner_text("body")  # no server path
+    mine = tmp_path / "my generator.keras"
+    shutil.copy(ROOT / "models" / "conditional_generator.keras", mine)
+    dropzone.set_input_files(str(mine))
+    try:
+        student.tab.get_by_text("rendered in").wait_for()
+    finally:
+        student.tab.screenshot(
+            path=str(ROOT / "tests" / "artifacts" / "upload.png"), full_page=True
+        )
+    uploads = [replica for url, replica in student.replicas if "upload_file" in url]
+    assert uploads and set(uploads) == {student.replicas[0][1]}
+    student.context.close()
+
+
+def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, school):
+    student = Student(chromium, school)
+    student.go("Train")
+    small_run(student, epochs=1, images=256)
+    student.tab.get_by_role("button", name="Train", exact=True).click()
+    student.tab.get_by_text("Run finished").wait_for()
+    earlier = set(saved_records(school))
+    student.set_number("Epochs", 2000)
+    student.set_number("Training images (0 = all)", 512)
+    student.tab.get_by_role("button", name="Train", exact=True).click()
+    student.tab.wait_for_function("document.body.innerText.includes('running — step')")
+    name = student.replicas[-1][1]
+    deadline = time.monotonic() + 120  # a checkpoint at least every few epochs
+    while not (new := {p: r for p, r in saved_records(school).items() if p not in earlier}):
+        assert time.monotonic() < deadline, "no checkpoint of the long run"
+        time.sleep(0.5)
+    (record,) = new.values()
+
+    os.kill(school.replicas[name], signal.SIGKILL)  # the replica dies mid-run
+    school.replicas[name] = school.restarted(name)
+    student.tab.goto(f"{school.address}/train")  # the student reloads
+    student.tab.get_by_text("Your runs").wait_for(timeout=180_000)
+    student.tab.get_by_text(re.compile(r"quick-digits, 4 steps, finished")).wait_for()
+    student.tab.get_by_text(re.compile(r"steps, interrupted: saved at step")).wait_for()
+    nav = student.tab.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+    assert [text.split("\n")[-1].strip() for text in nav] == list(PAGE_HEADINGS), nav
+    student.tab.get_by_role("button", name="Continue").click()
+    student.tab.wait_for_function("/running — step [1-9]/.test(document.body.innerText)")
+    assert student.step() > record["checkpoint"]["step"]  # from its checkpoint, not scratch
+    student.tab.get_by_role("button", name="Stop").click()
+    student.tab.get_by_text("Run stopped").wait_for()
+    student.context.close()
+
+
+def saved_records(school: School) -> dict[Path, dict]:
+    """Every run.json the replicas have saved."""
+    import json
+
+    records = {}
+    for path in school.runs.glob("*/*/run.json"):
+        try:
+            records[path] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return records

@@ -117,6 +117,7 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small):
         "epoch": 1,
         "step": 4,
         "seconds": record["checkpoint"]["seconds"],
+        "files": {name: digest(out / name) for name in ("generator.keras", "discriminator.keras")},
     }
     assert record["config"]["latent_dim"] == 8 and record["data"]["n_images"] == 128
     assert {"tensorflow", "keras", "numpy"} <= set(record["versions"])
@@ -251,21 +252,6 @@ def test_an_interrupted_save_leaves_the_previous_model_intact(tmp_path, trained_
     assert digest(target) == before
     assert [p.name for p in tmp_path.iterdir()] == ["generator.keras"]  # no temp left behind
     assert io.load_generator(target) is not None
-
-
-def test_a_full_disk_ends_the_run_with_a_clear_error_and_keeps_the_last_save(
-    tmp_path, small, full_disk_after
-):
-    out = tmp_path / "run"
-    full_disk_after(4)  # epoch 1: grid, generator, discriminator, run.json
-    end = Trainer.create(tiny(epochs=3, out_dir=str(out)), small).run()
-    assert end.reason == "error"
-    assert "No space left on device" in end.message
-    assert "every file there is whole (last complete checkpoint: step 4)" in end.message
-    assert json.loads((out / "run.json").read_text())["checkpoint"]["step"] == 4
-    assert io.load_generator(out / "generator.keras") is not None
-    leftovers = [p.name for p in out.rglob(".*")]
-    assert leftovers == [], leftovers  # no half-written temp files
 
 
 def test_stop_pressed_during_a_save_waits_for_it_and_keeps_a_loadable_model(

@@ -100,16 +100,16 @@ def live_figure(
     return figure
 
 
-def compare_figure(runs) -> go.Figure:
-    """G and D loss of several finished runs on one chart."""
+def compare_figure(runs: dict[str, dict[str, list[float]]]) -> go.Figure:
+    """G and D loss of several runs (label -> step history) on one chart."""
     figure = go.Figure()
-    for run in runs:
+    for label, history in runs.items():
         for name, dash in (("g_loss", "solid"), ("d_loss", "dot")):
             figure.add_trace(
                 go.Scatter(
-                    x=np.asarray(run.history.get("step", [])),
-                    y=smooth(run.history.get(name, [])),
-                    name=f"{run.label}: {LINES[name][0]}",
+                    x=np.asarray(history.get("step", [])),
+                    y=smooth(history.get(name, [])),
+                    name=f"{label}: {LINES[name][0]}",
                     line={"dash": dash},
                     mode="lines",
                 )

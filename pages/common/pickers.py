@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from gan.config import ConfigError
 from gan.io import MAX_MODEL_BYTES
+from gan.runfolder import GENERATOR
 from pages.common.resources import PRETRAINED, load_any
-from pages.common.runs import finished_runs
+from pages.common.runs import UPLOADS, run_label, saved_runs
 from pages.common.server import wait_for_tensorflow
 from pages.common.state import generator_to_explore
 
-UPLOADS = Path(tempfile.gettempdir()) / "gan-studio-uploads"
 UPLOAD = "Upload a .keras generator…"
 NOISE_PICKS = "As the noise says"
 
@@ -27,8 +26,8 @@ def generator_picker():
     snapshot = generator_to_explore()
     if snapshot:
         choices["From the Train page (latest opened)"] = snapshot
-    for run in finished_runs():
-        choices[f"Run {run.label}"] = str(run.generator_path)
+    for run in saved_runs():
+        choices[f"Your run {run_label(run)}"] = str(run.folder / GENERATOR)
     choices[UPLOAD] = ""
     labels = list(choices)
     default = labels.index("From the Train page (latest opened)") if snapshot else 0

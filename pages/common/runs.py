@@ -1,57 +1,65 @@
-"""This session's training runs: start one, find the current one, keep finished ones."""
+"""This browser's training runs: start or resume one, find the current one from any tab, list
+the saved ones (also after a server restart), and keep the runs folder and uploads in bounds
+(`GAN_RUNS_DIR`, `GAN_KEEP_DAYS`, `GAN_KEEP_GB`)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-from gan.config import RunConfig
+from gan.config import RunConfig, parse_float
 from gan.metrics import CLASSIFIER, REFERENCE
-from gan.runfolder import GENERATOR
-from gan.runs import BackgroundRun, in_this_process
+from gan.runs import BackgroundRun, RunRegistry, SavedRun, clean_up, in_this_process
 from pages.common.resources import training_data
-from pages.common.server import training_runner, training_slots, wait_for_tensorflow
-from pages.common.state import ARCHIVED, FINISHED_RUNS, RUN
+from pages.common.server import (
+    browser_id,
+    browser_present,
+    max_training_seconds,
+    training_runner,
+    training_slots,
+    wait_for_tensorflow,
+)
 
-IDLE_TIMEOUT_S = 60.0  # a run nobody watches (closed tab) stops after this long
+# A run with no tab of its browser open (closed) stops after this long (GAN_IDLE_TIMEOUT_S).
+IDLE_TIMEOUT_S = parse_float(
+    "GAN_IDLE_TIMEOUT_S", os.environ.get("GAN_IDLE_TIMEOUT_S", "60"), 0.0, 86400.0
+)
 QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
-RUNS_ROOT = Path(os.environ.get("GAN_RUNS_DIR") or Path(tempfile.gettempdir()) / "gan-studio-runs")
+TEMP = Path(tempfile.gettempdir())
+RUNS_ROOT = Path(os.environ.get("GAN_RUNS_DIR") or TEMP / "gan-studio-runs")
+UPLOADS = Path(os.environ.get("GAN_UPLOADS_DIR") or TEMP / "gan-studio-uploads")
 
 
-@dataclass(frozen=True)
-class FinishedRun:
-    """What the compare view keeps of an ended run."""
-
-    label: str
-    history: dict[str, list[float]]
-    grid: np.ndarray | None
-    generator_path: Path
-    reason: str
+@st.cache_resource
+def registry() -> RunRegistry:
+    """Every browser's runs on this server (saved ones are read from RUNS_ROOT)."""
+    return RunRegistry(RUNS_ROOT)
 
 
 def current_run() -> BackgroundRun | None:
-    """The session's latest run, if any."""
-    return st.session_state.get(RUN)
+    """This browser's latest run on this server, if any (the same in all its tabs)."""
+    return registry().latest(browser_id())
 
 
-def finished_runs() -> list[FinishedRun]:
-    """This session's ended runs, oldest first."""
-    return st.session_state.setdefault(FINISHED_RUNS, [])
+def saved_runs() -> list[SavedRun]:
+    """This browser's saved runs, oldest first: ended ones and interrupted ones."""
+    return registry().saved(browser_id())
 
 
-def start_run(config: RunConfig) -> None:
-    """Start a background run for this session, writing checkpoints to a fresh folder."""
-    out_dir = RUNS_ROOT / f"{time.strftime('%Y%m%d-%H%M%S')}-{id(st.session_state):x}"
+def start_run(config: RunConfig, resume: Path | None = None) -> None:
+    """Start a background run for this browser, in a fresh run folder (or continuing the
+    saved run in `resume`)."""
+    clean_up_old_files()
+    owner = browser_id()
+    out_dir = resume or registry().folder_for(owner)
     quality_every = QUALITY_EVERY_S if CLASSIFIER.is_file() and REFERENCE.is_file() else None
-    config = RunConfig.from_dict(
-        {**config.to_dict(), "out_dir": str(out_dir), "quality_every": quality_every}
-    )
+    longest = max_training_seconds()
+    budget = min(config.max_seconds or longest, longest)
+    values = {"out_dir": str(out_dir), "quality_every": quality_every, "max_seconds": budget}
+    config = RunConfig.from_dict({**config.to_dict(), **values, "resume": resume is not None})
     wait_for_tensorflow()
     data = training_data(config.dataset)  # once per server; a missing dataset is reported now
     runner = training_runner()
@@ -61,26 +69,30 @@ def start_run(config: RunConfig) -> None:
         slots=training_slots(),
         idle_timeout=IDLE_TIMEOUT_S,
         runner=runner,
+        present=browser_present(owner),
     )
-    st.session_state[RUN] = run.start()
-    st.session_state.pop(ARCHIVED, None)
+    registry().add(owner, run.start())
 
 
-def archive_if_ended(run: BackgroundRun) -> None:
-    """Add an ended run to the compare list once (if it saved a generator)."""
-    snap = run.snapshot()
-    if snap.end is None or st.session_state.get(ARCHIVED) is run:
-        return
-    st.session_state[ARCHIVED] = run
-    generator = Path(run.config.out_dir) / GENERATOR
-    if generator.is_file():
-        config = run.config
-        label = (
-            f"#{len(finished_runs()) + 1} {config.preset}, z={config.latent_dim}, "
-            f"{snap.last.step if snap.last else 0} steps"
-        )
-        if snap.quality.get("recognizability"):
-            label += f", {snap.quality['recognizability'][-1]:.0%} recognizable"
-        finished_runs().append(
-            FinishedRun(label, snap.history, snap.grid, generator, snap.end.reason)
-        )
+def resume_run(saved: SavedRun) -> None:
+    """Continue a saved run from its last checkpoint."""
+    start_run(RunConfig.from_dict(saved.config), resume=saved.folder)
+
+
+def clean_up_old_files() -> None:
+    """Delete run folders and uploads older than GAN_KEEP_DAYS (default 7), then the oldest
+    runs while they take more than GAN_KEEP_GB (default 5); never a live run."""
+    days = parse_float("GAN_KEEP_DAYS", os.environ.get("GAN_KEEP_DAYS", "7"), 0.0, 3650.0)
+    most = parse_float("GAN_KEEP_GB", os.environ.get("GAN_KEEP_GB", "5"), 0.0, 1e6)
+    try:
+        clean_up(RUNS_ROOT, days * 86400, int(most * 2**30), registry().live_folders())
+        clean_up(UPLOADS, days * 86400, int(most * 2**30), pattern="*")
+    except OSError as error:  # a clean-up that fails must not stop a training
+        st.toast(f"Could not clean up old runs ({error.strerror}).")
+
+
+def run_label(saved: SavedRun) -> str:
+    """One line naming a saved run: when, what, how far, how it ended."""
+    when = saved.folder.name[9:11] + ":" + saved.folder.name[11:13]
+    how = saved.end["reason"] if saved.end else "interrupted"
+    return f"{when} {saved.config['preset']}, {saved.step:,} steps, {how}"

@@ -1,45 +1,133 @@
 """Server-wide set-up, done once per process whichever page a student opens first: the
 navigation, TensorFlow's background import and the spare training process, the garbage
-collector, and where and how many trainings run (`GAN_MAX_TRAININGS`, `GAN_TRAIN_NICE`,
-`GAN_TRAIN_BACKEND`)."""
+collector, where and how many trainings run (`GAN_MAX_TRAININGS`, `GAN_TRAIN_NICE`,
+`GAN_TRAIN_BACKEND`, `GAN_MAX_TRAIN_MINUTES`), and which browser a session belongs to."""
 
 from __future__ import annotations
 
+import binascii
 import gc
+import hashlib
 import os
 import runpy
 import sys
 import threading
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
-from gan.config import ConfigError, parse_int
+from gan.config import ConfigError, parse_float, parse_int
 from gan.runs import Runner, TrainingSlots, in_child_process, in_this_process
+from pages.common.state import BROWSER
 
 ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"  # lists every page
 
 
+XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's own cookie, set on every page load
+
+
 def start_page() -> None:
-    """Call first on every page: the real navigation even on a deep link, and TensorFlow's
-    import started in the background."""
+    """Call first on every page: the real navigation even on a deep link, TensorFlow's
+    import started in the background, and this session noted as its browser's."""
     app_navigation()
     tensorflow_warmup()
+    browser_sessions()[browser_id()].add(session_id())
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "no-session"
+
+
+def browser_id() -> str:
+    """Who this browser is, the same in all its tabs and after a server restart: a hash of the
+    random token in Streamlit's XSRF cookie (format `2|mask|masked token|time`; the browser
+    keeps it, and every replica reads it the same way). Without that cookie (no XSRF
+    protection, AppTest), this session alone."""
+    if BROWSER not in st.session_state:
+        token = xsrf_token(st.context.cookies.get(XSRF_COOKIE, ""))
+        st.session_state[BROWSER] = (
+            hashlib.sha256(token).hexdigest()[:16] if token else "session-" + session_id()
+        )
+    return st.session_state[BROWSER]
+
+
+def xsrf_token(cookie: str) -> bytes | None:
+    """The token inside an XSRF cookie value (masked, version 2), or None."""
+    parts = cookie.strip("\"'").split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = binascii.a2b_hex(parts[1]), binascii.a2b_hex(parts[2])
+    except (binascii.Error, ValueError):
+        return None
+    if len(mask) != 4 or not masked:
+        return None
+    return bytes(byte ^ mask[i % 4] for i, byte in enumerate(masked))
+
+
+@st.cache_resource
+def browser_sessions() -> defaultdict[str, set[str]]:
+    """Browser -> the ids of its Streamlit sessions (one per tab, and per reconnect)."""
+    return defaultdict(set)
+
+
+def browser_present(browser: str) -> Callable[[], bool]:
+    """A check for a run's idle watch: True while any tab of `browser` is connected, on any
+    page (a student exploring while their run trains)."""
+    from streamlit.runtime import Runtime
+
+    def present() -> bool:
+        if not Runtime.exists():
+            return False
+        runtime = Runtime.instance()
+        sessions = browser_sessions()[browser]
+        return any(runtime.is_active_session(session) for session in list(sessions))
+
+    return present
+
+
+def max_training_seconds() -> float:
+    """GAN_MAX_TRAIN_MINUTES (default 20): the longest an app training runs; it then ends,
+    saved, so a forgotten tab cannot hold a training slot all day."""
+    minutes = os.environ.get("GAN_MAX_TRAIN_MINUTES", "20")
+    return 60.0 * parse_float("GAN_MAX_TRAIN_MINUTES", minutes, 0.0, 7 * 24 * 60)
+
+
+_entry = threading.local()  # .inside: this thread is running a page through the entry script
+
+
+@contextmanager
+def through_navigation():
+    """Mark a script run as going through the entry script (streamlit_app.py wraps its
+    `st.navigation(...).run()` in this)."""
+    _entry.inside = True
+    try:
+        yield
+    finally:
+        _entry.inside = False
 
 
 def app_navigation() -> None:
-    """Make a deep link work as a fresh server's first request.
+    """Make a deep link work as a fresh server's first request(s).
 
     Streamlit decides once per process, at its first session, whether the app uses the legacy
     pages-folder navigation: if `pages/` exists it does, until some run calls `st.navigation`.
-    So when a fresh server's first request is `/explore`, Streamlit runs pages/explore.py on
-    its own, under a sidebar of file names. Then this switches the process to `st.navigation`
-    and runs the entry script in its place, in the same run (a rerun would lose a click):
-    it draws the real navigation and runs the same page; the legacy run stops here.
+    So when a fresh server's first requests are `/explore`, Streamlit runs pages/explore.py on
+    its own, under a sidebar of file names (and several tabs reconnecting to a restarted
+    replica at once may each get such a run). A page run that did not come through the entry
+    script switches the process to `st.navigation` and runs the entry script in its place, in
+    the same run (a rerun would lose a click): it draws the real navigation and runs the same
+    page; the legacy run stops here.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not getattr(_entry, "inside", False):
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(ENTRY_SCRIPT))
         st.stop()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-RUN = "run"  # the session's latest gan.runs.BackgroundRun
-FINISHED_RUNS = "finished_runs"  # ended runs kept for the compare view
-ARCHIVED = "archived"  # the run last added to FINISHED_RUNS
+BROWSER = "browser"  # which browser this session belongs to (pages.common.server.browser_id)
 EXPLORER_MODEL = "explore_model"  # a generator file the Train page opened in the explorer
 EXPLORER_POINT = "explore_z"  # the explorer's current latent point, for Interpolate
 LIVE_FIGURES = "live_figures"  # Plotly figures the live view reuses
