@@ -5,6 +5,9 @@ hits both alike, and the best round of each is compared (as `timeit` does: slow 
 the machine's noise, not the code's cost). Target: real / bare >= 0.95 images/s.
 
     python benchmarks/bench_loop.py [--preset fast] [--steps 200] [--rounds 7]
+
+Also the cost of the time-based checkpoints (a whole checkpoint: the networks, hashes, the
+commit and the moves) as a share of training time. Target: <= 2 %.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,6 +77,20 @@ def overhead_per_step(trainer: Trainer, steps: int = 2000) -> tuple[float, float
     return batch / bare, batch / real
 
 
+def checkpoint_seconds(config: RunConfig, data, saves: int = 5) -> float:
+    """Median seconds of one whole checkpoint of this preset's networks."""
+    with tempfile.TemporaryDirectory() as folder:
+        values = {**config.to_dict(), "out_dir": folder}
+        trainer = Trainer.create(RunConfig.from_dict(values), data)
+        times = []
+        for step in range(1, saves + 1):
+            trainer.state.step = step  # a new step each time: nothing is skipped as saved
+            started = time.perf_counter()
+            trainer._checkpoint(0)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="fast")
@@ -122,6 +140,13 @@ def main() -> None:
         f"{real_overhead * 1e6:.0f} us/step; the extra {extra * 1e6:.0f} us is "
         f"{extra / step_seconds:.1%} of a {step_seconds * 1e3:.1f} ms training step, "
         f"i.e. a ratio of {step_seconds / (step_seconds + extra):.3f} without machine noise"
+    )
+    saving = checkpoint_seconds(config, trainer.data)
+    every = config.checkpoint_every
+    print(
+        f"checkpoints: {saving * 1e3:.0f} ms each (generator, discriminator, average, run.json, "
+        f"hashes, commit, moves); every {every:g} s that is "
+        f"{saving / (every + saving):.1%} of training time (target <= 2%)"
     )
     share = quality_seconds / (args.quality_every + quality_seconds)
     print(

@@ -40,7 +40,9 @@ from gan.events import (
 from gan.runfolder import RunState
 from gan.trainer import train
 
-Status = Literal["queued", "preparing", "running", "paused", "stopping", "ended"]
+Status = Literal[
+    "queued", "preparing", "running", "paused", "stopping", "finishing", "ended"
+]  # finishing: every step done, the last checkpoint and measurements being made
 Runner = Callable[[RunConfig, Dataset | None, Control, list[Callback]], None]
 
 
@@ -212,7 +214,10 @@ class BackgroundRun(Callback):
     def snapshot(self) -> Snapshot:
         with self._lock:
             status = self._status
-            if status == "running" and self.control.stopped:
+            done = self._last is not None and self._last.step >= self._start.total_steps
+            if status == "running" and done:
+                status = "finishing"
+            elif status == "running" and self.control.stopped:
                 status = "stopping"
             elif status == "running" and self.control.paused:
                 status = "paused"

@@ -254,7 +254,8 @@ class Trainer:
                     self._finish_epoch(emit, epoch, sums, count, epoch_start)
                     return EndEvent("finished", why, state.step, state.epoch)
             self._finish_epoch(emit, epoch, sums, count, epoch_start)
-        return EndEvent("finished", f"{config.epochs} epochs done", state.step, state.epoch)
+        epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+        return EndEvent("finished", f"{epochs} done", state.step, state.epoch)
 
     def _start_event(self) -> StartEvent:
         return StartEvent(

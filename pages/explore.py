@@ -34,10 +34,13 @@ st.caption(
 path, generator = chosen_generator()
 
 dim = latent_dim_of(generator)
+# The controls used while looking sit above the picture (on a phone the sidebar is closed).
+randomize, digit_box = st.columns(2, vertical_alignment="bottom")
+if randomize.button("Randomize", width="stretch"):
+    st.session_state["explore_seed"] = int(np.random.default_rng().integers(0, 10_000))
+digit = digit_picker(generator, "explore_digit", digit_box)
 with st.sidebar:
     st.header("Latent point")
-    if st.button("Randomize", width="stretch"):
-        st.session_state["explore_seed"] = int(np.random.default_rng().integers(0, 10_000))
     seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="explore_seed")
     shown = st.multiselect(
         "Dimensions with sliders",
@@ -46,14 +49,13 @@ with st.sidebar:
         key="explore_dims",
         help="Pick which coordinates of z get a slider.",
     )
-digit = digit_picker(generator, "explore_digit")
 
 
 @st.fragment
 def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, digit, seed) -> None:
     """Sliders and the image. A fragment: moving a slider reruns only this part of the page."""
     z = start.copy()
-    controls, picture = st.columns([3, 2])
+    picture, controls = st.columns([2, 3])  # the picture first: on a phone it comes on top
     with controls:
         st.subheader("Meaningful directions")
         st.caption(
@@ -88,13 +90,13 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
     with picture:
         show_image(image, f"G(z), rendered in {elapsed_ms:.0f} ms", scale=10)
         st.caption("Use the **Interpolate** page to walk from this point to another.")
-        if code == MAP_VALUES:
-            point = z if digit is None else with_digit_code(z[None], [digit], MAP_VALUES)[0]
-            st.plotly_chart(map_figure(point[:MAP_VALUES]), key="digit-map")
-            st.caption(
-                "Where z[0], z[1] lie on this generator's digit map; across a border the digit "
-                "morphs into its neighbour."
-            )
+    if code == MAP_VALUES:  # below both columns: on a phone the sliders come first
+        point = z if digit is None else with_digit_code(z[None], [digit], MAP_VALUES)[0]
+        st.plotly_chart(map_figure(point[:MAP_VALUES]), key="digit-map")
+        st.caption(
+            "Where z[0], z[1] lie on this generator's digit map; across a border the digit "
+            "morphs into its neighbour."
+        )
 
 
 latent_point(

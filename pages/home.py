@@ -50,8 +50,11 @@ def generated_row(scale: float = 1.0) -> np.ndarray | None:
 
 st.subheader("1. What D sees")
 st.markdown(
-    "D gets a mix of both rows below, without the labels, and must say which is which. "
-    "Early in training the fakes are blobs and D wins easily."
+    "D gets a mix of both rows below and must say which is real. (In the Train page's "
+    "default recipe D also learns the real digits' names: section 2 says why.) With the "
+    "classic recipes the first fakes are blobs and D wins easily; with the default, G paints "
+    "digit shapes within seconds, and D's average scores for real and fake stay close "
+    "together instead of running apart."
 )
 show_image(real_row(), "Real: handwritten digits from MNIST")
 
@@ -89,9 +92,11 @@ st.markdown(
 
 st.subheader("4. What mode collapse looks like")
 st.markdown(
-    "A generator that finds one digit D cannot catch may draw only that digit, for every z. "
-    "Below, the same generator is fed twelve *nearly identical* z's — this is what a collapsed "
-    "generator's output looks like for *all* z. The Train page's fixed-noise grid is where you "
-    "would spot it: every tile the same."
+    "A generator that finds one shape D cannot catch may draw it for every z. The Train "
+    "page's fixed-noise grid is where you would spot it. With the default recipe each row "
+    "of the grid asks for one digit, so collapse shows *inside* a row: ten copies of one "
+    "image. With a recipe without labels (such as *fast*) the whole grid shrinks to a few "
+    "images. Below, an imitation made for this page: the shipped generator fed twelve "
+    "*nearly identical* z's, which is what a collapsed generator draws for *every* z."
 )
-generated_strip("Collapsed: twelve samples, one digit", scale=0.05)
+generated_strip("Imitated collapse: twelve nearly identical z, one shape", scale=0.05)

@@ -12,10 +12,17 @@ from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, show_image
 from pages.common.forms import config_form
 from pages.common.runs import current_run, resume_run, run_label, saved_runs, start_run
-from pages.common.server import max_training_seconds, start_page, tensorflow_ready
+from pages.common.server import (
+    max_training_seconds,
+    start_page,
+    tensorflow_ready,
+    training_slots,
+)
 from pages.common.state import explore_generator
+from pages.common.text import duration
 
 CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
+SLOW_BATCH = 16  # smaller batches get a hint that training will be slow
 
 start_page()
 st.title("Train a GAN")
@@ -25,33 +32,58 @@ active = run is not None and run.active
 
 with st.sidebar:
     st.header("Settings")
-    config = config_form(disabled=active)
+    config, problem = config_form(disabled=active)
     if run is None and not tensorflow_ready():
         st.info("Loading TensorFlow in the background (first start only)…")
 
-left, middle, right = st.columns(3)
-if left.button("Train", type="primary", disabled=active or config is None, width="stretch"):
-    try:
-        start_run(config)
-        st.rerun()  # draw the controls of the running state
-    except ConfigError as error:
-        st.error(str(error))
-if active:
-    paused = run.control.paused
-    middle.button(
+if not active:
+    if st.button("Train", type="primary", disabled=config is None, width="stretch"):
+        try:
+            start_run(config)
+            st.rerun()  # draw the controls of the running state
+        except ConfigError as error:
+            st.error(str(error))
+    if problem:  # here too: on a phone the sidebar with the field is closed
+        st.error(f"{problem} Change it under Settings (the sidebar) to train.")
+    elif config is not None and config.batch_size < SLOW_BATCH:
+        st.caption(
+            f"Batches of {config.batch_size} make every image cost more: training takes much "
+            "longer than with the preset's batch size."
+        )
+
+
+def run_controls(snap) -> None:
+    """Pause / Resume and Stop, offered only while they can act."""
+    can_act = snap.status in ("running", "paused")
+    paused = snap.status == "paused"
+    left, right = st.columns(2)
+    left.button(
         "Resume" if paused else "Pause",
+        key="pause",
         width="stretch",
+        disabled=not can_act,
         on_click=run.resume if paused else run.pause,
     )
-    right.button("Stop", on_click=run.stop, width="stretch")
+    right.button(
+        "Stop",
+        key="stop",
+        width="stretch",
+        disabled=snap.status not in ("queued", "preparing", "running", "paused"),
+        on_click=run.stop,
+    )
 
 
 def status_line(snap) -> None:
-    """Progress bar, counters, speed, ETA and the data source."""
+    """Progress bar, counters, speed, ETA and the data."""
     if snap.status == "queued":
+        slots = training_slots()
         st.warning(
-            f"Waiting for a free training slot: you are number {snap.queue_position} in "
-            "the queue. Training starts by itself."
+            f"Waiting for a free training slot: this server trains {slots.limit} run"
+            f"{'s' if slots.limit != 1 else ''} at a time and all are busy; you are number "
+            f"{snap.queue_position} in the queue. Each training here lasts at most "
+            f"{duration(max_training_seconds())}, so the wait is at most about "
+            f"{duration(max_training_seconds() * snap.queue_position)}. Training starts by "
+            "itself."
         )
         return
     if snap.status == "preparing":
@@ -59,16 +91,25 @@ def status_line(snap) -> None:
         return
     last, start = snap.last, snap.start
     step = last.step if last else 0
-    st.progress(snap.progress, text=f"{snap.status} — step {step:,} of {start.total_steps:,}")
-    a, b, c, d = st.columns(4)
-    a.metric("Epoch", f"{last.epoch if last else 1} / {start.config.epochs}")
+    state = "saving and measuring…" if snap.status == "finishing" else snap.status
+    st.progress(snap.progress, text=f"{state} — step {step:,} of {start.total_steps:,}")
+    a, b = st.columns(2)
+    a.metric("Epoch", f"{last.epoch if last else 1} of {start.config.epochs}")
     b.metric("Images/s", f"{last.images_per_s:,.0f}" if last else "…")
+    c, d = st.columns(2)
     eta = snap.eta_seconds
-    c.metric("ETA", f"{eta:,.0f} s" if eta is not None and snap.end is None else "—")
+    c.metric("Time left", duration(eta) if eta is not None and snap.status == "running" else "—")
     d.metric("Images seen", f"{step * start.config.batch_size:,}")
-    st.caption(f"Data: {start.data_source} ({start.n_images:,} images)")
+    st.caption(f"Data: {data_words(start)}")
     if start.notice:
         st.warning(start.notice)
+
+
+def data_words(start) -> str:
+    """What the run trains on, in words (no server paths)."""
+    name = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}[start.config.dataset]
+    whole = start.n_images >= 60_000 and not start.notice
+    return f"{'full ' if whole else ''}{name}, {start.n_images:,} images"
 
 
 def end_line(snap) -> None:
@@ -120,17 +161,20 @@ def quality_view(snap) -> None:
 
 @st.fragment(run_every=1.0 if active else None)
 def live_progress() -> None:
-    """Redrawn every second while the run trains: how it ended or how far it is, the grid."""
+    """Redrawn every second while the run trains: the grid first (on a phone, the first
+    thing on screen), the controls beside it, then how far it is or how it ended."""
     run.touch()
     snap = run.snapshot()
-    if snap.end is not None:
-        end_line(snap)
-    status, picture = st.columns([3, 2])
-    if snap.start is not None or snap.end is None:
-        with status:
-            status_line(snap)
+    picture, side = st.columns([3, 2])
     if snap.grid is not None:
         show_image(snap.grid, "Fixed noise: the same z in every frame", container=picture)
+    with side:
+        if snap.end is None:
+            run_controls(snap)
+        else:
+            end_line(snap)
+        if snap.start is not None or snap.end is None:
+            status_line(snap)
     if active and snap.end is not None:
         st.rerun()  # one full rerun: polling off, Train enabled again
 
@@ -190,12 +234,13 @@ if run is None:
     st.info(
         "Choose a preset and press **Train**. The default, *quick-digits*, draws mostly "
         "readable digits after about 30 s on 2 CPU cores; the classic recipes need hours "
-        "on a CPU (docs/time_to_digits.md)."
+        "on a CPU."
     )
 else:
     live_progress()
     live_charts()
-    if active and st.button("Explore the generator as it is now"):
+    status = run.snapshot().status
+    if status in ("running", "paused") and st.button("Explore the generator as it is now"):
         try:
             explore_generator(run.save_generator(Path(run.config.out_dir) / SNAPSHOT))
         except ConfigError as error:

@@ -87,13 +87,19 @@ def streamlit_server(log_name: str):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def chromium():
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(60_000)
-        yield tab
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, chromium):
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(60_000)
+    yield tab
+    tab.close()
 
 
 def image_sources(page, selector: str = "[data-testid='stImage'] img") -> list[str]:
@@ -116,7 +122,7 @@ def test_first_paint_is_quick(server, page):
     page.goto(server)
     page.get_by_text("Generative Adversarial Network").wait_for()
     print(f"first paint of the classroom page: {time.monotonic() - started:.2f} s")
-    page.get_by_text("Collapsed: twelve samples, one digit").wait_for()
+    page.get_by_text("Imitated collapse: twelve nearly identical z").wait_for()
     page.screenshot(path=str(ARTIFACTS / "classroom.png"), full_page=True)
 
 
@@ -193,3 +199,112 @@ def test_every_page_deep_links_as_a_fresh_servers_first_request(path, page):
         assert page.title() == "MNIST GAN Studio"
         active = nav.locator("a[aria-current='page']").inner_text().split("\n")[-1].strip()
         assert active == PAGES[path]
+
+
+# The student's screen: a phone and a laptop.
+
+SIZES = {"phone": (390, 844), "laptop": (1366, 768)}
+
+
+@contextmanager
+def screen(chromium, size: str):
+    """A fresh browser (its own cookies) with a tab of the given size."""
+    width, height = SIZES[size]
+    phone = size == "phone"
+    context = chromium.new_context(
+        viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def in_first_screen(tab, locator) -> bool:
+    """True if the top of `locator` shows without scrolling."""
+    tab.evaluate("window.scrollTo(0, 0)")
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < tab.viewport_size["height"]
+
+
+def settings(tab, size: str):
+    """The sidebar, opened first on a phone (where it starts closed)."""
+    if size == "phone":
+        tab.locator("[data-testid='stExpandSidebarButton']").click()
+    return tab.locator("[data-testid='stSidebar']")
+
+
+def close_settings(tab, size: str) -> None:
+    if size == "phone":
+        tab.locator("[data-testid='stSidebar']").get_by_role("button").first.click()
+        tab.locator("[data-testid='stExpandSidebarButton']").wait_for()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_after_train_the_grid_and_its_controls_are_in_the_first_screen(server, chromium, size):
+    with screen(chromium, size) as tab:
+        tab.goto(f"{server}/train")
+        tab.get_by_role("button", name="Train", exact=True).click()
+        tab.get_by_text("Fixed noise").wait_for()
+        tab.wait_for_function("document.body.innerText.includes('running — step')")
+        grid = tab.locator("[data-testid='stImage'] img").first
+        assert in_first_screen(tab, grid)
+        assert in_first_screen(tab, tab.get_by_role("button", name="Pause"))
+        tab.screenshot(path=str(ARTIFACTS / f"train-{size}.png"))
+        other = tab.context.new_page()  # a second tab of the same browser shows the same run
+        other.goto(f"{server}/train")
+        other.wait_for_function("document.body.innerText.includes('running — step')")
+        other.close()
+        tab.get_by_role("button", name="Stop").click()
+        tab.get_by_text("Run stopped").wait_for()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_explorers_image_is_in_the_first_screen_and_follows_its_slider(server, chromium, size):
+    with screen(chromium, size) as tab:
+        tab.goto(f"{server}/explore")
+        tab.get_by_text("rendered in").wait_for()
+        image = tab.locator("[data-testid='stImage'] img").first
+        assert in_first_screen(tab, image)
+        assert in_first_screen(tab, tab.get_by_role("button", name="Randomize"))
+        tab.screenshot(path=str(ARTIFACTS / f"explorer-{size}.png"))
+        before = image.get_attribute("src")
+        slider = tab.locator("[data-testid='stSlider'] input[type='range']").first
+        slider.focus()
+        for _ in range(10):
+            slider.press("ArrowRight")
+        wait_for_change(lambda: image.get_attribute("src"), before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_bad_setting_is_explained_in_the_main_area(server, chromium, size):
+    with screen(chromium, size) as tab:
+        tab.goto(f"{server}/train")
+        epochs = settings(tab, size).get_by_label("Epochs", exact=True)
+        epochs.fill("100000")
+        epochs.press("Enter")
+        main = tab.locator("[data-testid='stMain']")
+        main.get_by_text("Epochs must be a whole number").wait_for()
+        close_settings(tab, size)
+        message = main.get_by_text("Change it under Settings")
+        assert in_first_screen(tab, message)
+        assert tab.get_by_role("button", name="Train", exact=True).is_disabled()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_junk_upload_is_named_by_its_own_name_without_server_paths(
+    server, chromium, size, tmp_path
+):
+    junk = tmp_path / "notamodel.keras"
+    junk.write_text("my homework")
+    with screen(chromium, size) as tab:
+        tab.goto(f"{server}/explore")
+        tab.get_by_text("rendered in").wait_for()
+        sidebar = settings(tab, size)
+        sidebar.locator("[data-testid='stSelectbox']").first.click()
+        tab.get_by_role("option", name="Upload a .keras generator…").click()
+        sidebar.locator("input[type='file']").set_input_files(str(junk))
+        tab.get_by_text("notamodel.keras is not a Keras model file.").wait_for()
+        assert "/tmp" not in tab.inner_text("body") and "gan-studio" not in tab.inner_text("body")

@@ -121,6 +121,20 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert any("recognizable" in c.value for c in app.caption)
 
 
+def test_the_server_ends_a_training_at_its_time_limit_saved(monkeypatch):
+    monkeypatch.setenv("GAN_MAX_TRAIN_MINUTES", "0.1")  # 6 s
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.number_input(key="epochs").set_value(5000).run()
+    app.button[0].click().run()
+    poll_until(app, lambda r: not r.active, seconds=120)
+    run = current(app)
+    end = run.snapshot().end
+    assert end.reason == "finished" and "time budget of 6 s reached" in end.message, end
+    assert (Path(run.config.out_dir) / "generator.keras").is_file()
+    assert any("ends a training after 0.1 min" in c.value for c in app.caption)
+
+
 def test_pause_resume_and_stop_buttons():
     app = page("train").run()
     set_tiny_settings(app)
@@ -227,8 +241,9 @@ def test_explorer_asks_the_default_model_for_a_digit_through_its_digit_map():
 
 
 def frame_captions(app: AppTest) -> list[str]:
-    """What is written under each frame of the Interpolate strip (the GIF is the last image)."""
-    return [picture(app, i).caption for i in range(len(app.get("image")) - 1)]
+    """What is written under each frame of the Interpolate strip (one image element holding
+    every frame; the GIF is the last element)."""
+    return [frame.caption for frame in app.get("image")[0].proto.imgs]
 
 
 def test_interpolation_produces_k_frames_each_with_the_digit_the_classifier_reads():
@@ -342,3 +357,50 @@ def test_server_config_turns_off_the_per_run_gc_and_the_file_watcher():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     assert config["server"]["fileWatcherType"] == "none"
+
+
+def test_times_read_as_hours_minutes_and_seconds():
+    from pages.common.text import count, duration
+
+    assert duration(20_583) == "5 h 43 min"
+    assert duration(4_967) == "1 h 22 min"
+    assert duration(250) == "4 min 10 s"
+    assert duration(120) == "2 min"
+    assert duration(9.6) == "10 s"
+    assert duration(-3) == "0 s"
+    assert (count(1, "epoch"), count(3, "epoch")) == ("1 epoch", "3 epochs")
+
+
+def test_the_end_of_a_run_says_it_is_saving_and_offers_no_pause(monkeypatch):
+    """Between the last step and the end (the last checkpoint, the final measurements) the
+    page says so, with Pause and Stop off; then "1 epoch done"."""
+    import threading
+
+    from gan.trainer import Trainer
+
+    gate, real = threading.Event(), Trainer.measure_quality
+
+    def held_at_the_end(self, epoch):
+        if self.state.step >= self.total_steps:
+            gate.wait(60)
+        return real(self, epoch)
+
+    monkeypatch.setattr(Trainer, "measure_quality", held_at_the_end)
+    monkeypatch.setenv("GAN_TRAIN_NICE", "off")  # in this process, where the patch applies
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.number_input(key="epochs").set_value(1).run()
+    app.button[0].click().run()
+    try:
+        poll_until(app, lambda r: r.snapshot().status == "finishing")
+        app.run()
+        progress = app.get("progress")[0].proto.text
+        assert progress.startswith("saving and measuring…"), progress
+        controls = {b.label: b.disabled for b in app.button if b.label in ("Pause", "Stop")}
+        assert controls == {"Pause": True, "Stop": True}
+        assert any(m.label == "Time left" and m.value == "—" for m in app.metric)
+    finally:
+        gate.set()
+    poll_until(app, lambda r: not r.active)
+    app.run()
+    assert any("Run finished: 1 epoch done" in s.value for s in app.success)

@@ -392,3 +392,58 @@ def test_live_quality_metrics_arrive_as_events(small):
     last = qualities[-1].quality
     assert last.n == 300 and 0.0 <= last.recognizability <= 1.0
     assert last.frechet_distance > last.frechet_floor > 0.0  # 4 steps: far from real digits
+
+
+def test_a_run_stays_while_its_browser_is_present_and_stops_once_it_is_gone(small):
+    """No touch() at all (the student is on another page): presence alone keeps the run."""
+    here = threading.Event()
+    here.set()
+    run = BackgroundRun(tiny(epochs=10_000), small, idle_timeout=1.0, present=here.is_set).start()
+    wait_until(lambda: run.snapshot().last is not None, seconds=60)
+    assert not run.join(3.0)  # three timeouts later, still training
+    here.clear()  # every tab closed
+    assert run.join(30)
+    assert "nobody watched this run for 1 s" in run.snapshot().end.message
+
+
+def test_checkpoints_keep_a_floor_between_them_even_for_one_image_batches(
+    tmp_path, small, monkeypatch
+):
+    """batch 1 on 64 images: 64 epochs' ends in a few seconds, not 64 checkpoints."""
+    from gan import runfolder
+
+    saves, real = [], runfolder.save_checkpoint
+
+    def counted(*args, **kwargs):
+        saves.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runfolder, "save_checkpoint", counted)
+    config = tiny(
+        epochs=64, batch_size=1, train_size=1, checkpoint_floor=3600.0, out_dir=str(tmp_path)
+    )
+    end = Trainer.create(config, small).run()
+    assert end.reason == "finished" and end.step == 64
+    assert len(saves) == 1  # only the last one: the floor skipped every epoch's end
+    assert runfolder.verify(tmp_path)["checkpoint"]["step"] == 64
+
+
+def test_clean_up_removes_old_then_oldest_folders_but_never_a_live_one(tmp_path):
+    import os
+    import time
+
+    from gan.runs import clean_up
+
+    def folder(name: str, age_days: float, size: int):
+        path = tmp_path / "browser" / name
+        path.mkdir(parents=True)
+        (path / "generator.keras").write_bytes(bytes(size))
+        stamp = time.time() - age_days * 86400
+        os.utime(path, (stamp, stamp))
+        return path
+
+    ancient, live = folder("ancient", 30, 10), folder("live", 40, 10)
+    old, new = folder("old", 2, 600), folder("new", 1, 600)
+    removed = clean_up(tmp_path, max_age_s=7 * 86400, max_bytes=1000, keep=[live])
+    assert removed == [ancient, old]  # too old; then the oldest until the rest fit
+    assert live.exists() and new.exists()

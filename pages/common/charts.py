@@ -193,17 +193,16 @@ def png_bytes(image: np.ndarray, scale: int) -> bytes:
     return buffer.getvalue()
 
 
-def frame_strip(frames: np.ndarray, readings=None, columns: int = 12) -> None:
-    """Frames `(n, H, W)` in [0, 1] in rows of `columns`, each with what the classifier reads
-    under it (`readings`: digits and confidences, or None)."""
-    for row in range(0, len(frames), columns):
-        cells = st.columns(columns)
-        for index in range(row, min(row + columns, len(frames))):
-            caption = f"{index + 1}"
-            if readings is not None:
-                digits, confidences = readings
-                caption = f"{digits[index]} · {confidences[index]:.0%}"
-            show_image(frames[index], caption, 3, cells[index - row])
+def frame_strip(frames: np.ndarray, readings=None, width: int = 84) -> None:
+    """Frames `(n, H, W)` in [0, 1] side by side, wrapping to the screen's width (a phone
+    shows four a row), each with what the classifier reads under it (`readings`: digits and
+    confidences, or None)."""
+    captions = [f"{index + 1}" for index in range(len(frames))]
+    if readings is not None:
+        digits, confidences = readings
+        captions = [f"{d} · {c:.0%}" for d, c in zip(digits, confidences, strict=True)]
+    pictures = [png_bytes(frame, 3) for frame in frames]
+    st.image(pictures, caption=captions, width=width, output_format="PNG")
 
 
 def show_image(image: np.ndarray, caption: str, scale: int = 3, container=st) -> None:

@@ -15,8 +15,8 @@ def _preset_defaults(name: str) -> None:
         st.session_state[field] = getattr(recipe, field)
 
 
-def config_form(disabled: bool = False) -> RunConfig | None:
-    """The training settings; None (with an error shown) while a value is invalid."""
+def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
+    """The training settings, or (None, what is wrong) with the error shown under them."""
     if "preset" not in st.session_state:
         st.session_state["preset"] = DEFAULT_PRESET
         _preset_defaults(DEFAULT_PRESET)
@@ -84,7 +84,7 @@ def config_form(disabled: bool = False) -> RunConfig | None:
             train_size=train_size or None,
             max_seconds=max_seconds or None,
             xla=xla,
-        )
+        ), None
     except ConfigError as error:
         st.error(str(error))
-        return None
+        return None, str(error)

@@ -99,17 +99,17 @@ def code_help(code: int) -> str:
     )
 
 
-def digit_picker(generator, key: str) -> int | None:
+def digit_picker(generator, key: str, container=st.sidebar) -> int | None:
     """A digit selector for generators that can be asked for one: conditional ones always
     draw the chosen digit; coded-digits ones default to the digit their noise picks (None)."""
     from gan.latent import digit_code_of, is_conditional
 
     if is_conditional(generator):
-        return st.sidebar.selectbox("Digit to draw", list(range(10)), index=7, key=key)
+        return container.selectbox("Digit to draw", list(range(10)), index=7, key=key)
     code = digit_code_of(generator)
     if not code:
         return None
-    choice = st.sidebar.selectbox(
+    choice = container.selectbox(
         "Digit to draw",
         [NOISE_PICKS, *range(10)],
         key=f"{key}-code",
