@@ -173,7 +173,7 @@ PRESETS: dict[str, Preset] = {
             "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
             "digit head learns the digits from the labels; learning rates fall as "
             "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
-            "epoch: trained longer, its digits get worse (docs/time_to_digits.md)",
+            "epoch: trained longer, its digits get worse (measured on 3 seeds)",
             generator="principal_generator",
             discriminator="principal_discriminator",
             epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)

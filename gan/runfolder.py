@@ -34,6 +34,7 @@ SAMPLES = "samples"  # one grid per epoch: samples/epoch_NNN.png
 SNAPSHOTS = "snapshots"  # the presets that keep a generator every N epochs
 SNAPSHOT = "snapshot.keras"  # the app's "explore the generator as it is now"
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
+QUALITY_CURVES = ("recognizability", "smallest_share", "frechet_distance", "frechet_floor")
 STAGING = ".checkpoint-new"  # a checkpoint being written
 READY = ".checkpoint-ready"  # a complete checkpoint whose files are being moved into place
 
@@ -48,6 +49,7 @@ class RunState:
     epochs: list[dict[str, float]] = field(default_factory=list)
     steps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     stride: int = 1  # steps between kept per-step points
+    quality: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def record_step(self, event: StepEvent) -> None:
         """Keep every `stride`-th step's statistics, thinning when the history gets long."""
@@ -58,6 +60,12 @@ class RunState:
         if len(self.steps["step"]) > MAX_HISTORY:
             self.steps = defaultdict(list, {k: v[::2] for k, v in self.steps.items()})
             self.stride *= 2
+
+    def record_quality(self, step: int, quality) -> None:
+        """Keep a live quality measurement (a gan.metrics.Quality) for the run's record."""
+        self.quality["step"].append(step)
+        for name in QUALITY_CURVES:
+            self.quality[name].append(float(getattr(quality, name)))
 
 
 def samples_path(folder: Path, epoch: int) -> Path:
@@ -87,6 +95,7 @@ def record_of(
             "epochs": [e for e in state.epochs if e["epoch"] <= epoch],
             "steps": dict(state.steps),
             "stride": state.stride,
+            "quality": dict(state.quality),
         },
         "end": asdict(end) if end else None,
         "versions": library_versions(),
@@ -161,6 +170,7 @@ def read_record(folder: Path) -> tuple[dict[str, Any], RunState]:
             epochs=history["epochs"],
             steps=defaultdict(list, history["steps"]),
             stride=history["stride"],
+            quality=defaultdict(list, history.get("quality", {})),
         )
         return dict(record["config"]), state
     except (KeyError, TypeError) as error:

@@ -178,7 +178,7 @@ class BackgroundRun(Callback):
         quality = event.quality
         with self._lock:
             self._quality["step"].append(event.step)
-            for name in ("recognizability", "smallest_share", "frechet_distance", "frechet_floor"):
+            for name in runfolder.QUALITY_CURVES:
                 self._quality[name].append(getattr(quality, name))
             self._latest_quality = quality
 
@@ -348,6 +348,7 @@ class SavedRun:
     epoch: int
     end: dict[str, Any] | None  # None: interrupted (killed before it could say how it ended)
     history: dict[str, list[float]]
+    quality: dict[str, list[float]]  # the live quality measurements, by step
 
     @property
     def resumable(self) -> bool:
@@ -375,6 +376,7 @@ def read_saved_run(folder: Path) -> SavedRun | None:
             int(saved["epoch"]),
             record.get("end"),
             dict(record["history"]["steps"]),
+            dict(record["history"].get("quality", {})),
         )
     except (ConfigError, OSError, KeyError, TypeError, ValueError):
         return None

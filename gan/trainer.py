@@ -172,6 +172,7 @@ class Trainer:
         quality = self._judge.evaluate_generator(
             self.output_generator, QUALITY_SAMPLES, seed=self.config.seed + 2
         )
+        self.state.record_quality(self.state.step, quality)
         return QualityEvent(self.state.step, epoch, quality, time.monotonic() - started)
 
     def run(

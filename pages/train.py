@@ -9,7 +9,7 @@ import streamlit as st
 from gan.config import ConfigError
 from gan.runfolder import GENERATOR, SNAPSHOT
 from gan.trainer import QUALITY_SAMPLES
-from pages.common.charts import compare_figure, live_figure, show_image
+from pages.common.charts import compare_figure, live_figure, run_colour, show_image
 from pages.common.forms import config_form
 from pages.common.runs import current_run, resume_run, run_label, saved_runs, start_run
 from pages.common.server import (
@@ -204,30 +204,67 @@ def live_charts() -> None:
 
 def saved_runs_view(active: bool) -> None:
     """This browser's saved runs (from any tab, and after a server restart): continue an
-    interrupted one, compare the ended ones, open or download their generators."""
+    interrupted one; compare the others by what they draw, not by their losses."""
     saved = [r for r in saved_runs() if (r.folder / GENERATOR).is_file()]
     if not saved:
         return
     st.subheader("Your runs")
     for index, earlier in enumerate(saved):
-        text, button = st.columns([3, 1])
-        if not earlier.resumable:
-            text.markdown(f"**{run_label(earlier)}**")
-            continue
-        text.info(f"{run_label(earlier)}: saved at step {earlier.step:,}; it can go on from there.")
-        if button.button("Continue", key=f"continue-{index}", disabled=active):
-            try:
-                resume_run(earlier)
-                st.rerun()
-            except ConfigError as error:
-                st.error(str(error))
-    st.plotly_chart(
-        compare_figure({run_label(r): r.history for r in saved}), width="stretch", key="compare"
+        if earlier.resumable:
+            text, button = st.columns([3, 1])
+            text.info(
+                f"{run_label(earlier)}: saved at step {earlier.step:,}; it can go on from there."
+            )
+            if button.button("Continue", key=f"continue-{index}", disabled=active):
+                try:
+                    resume_run(earlier)
+                    st.rerun()
+                except ConfigError as error:
+                    st.error(str(error))
+    compare_runs(saved)
+
+
+def compare_runs(saved) -> None:
+    """A table of every run, their quality curves, and the grids the student picks, each run
+    in one colour throughout."""
+    import pandas as pd
+
+    colours = {run_label(r): run_colour(i) for i, r in enumerate(saved)}
+    table = pd.DataFrame(
+        {
+            "": "■",
+            "run": run_label(r),
+            "recognizable": last(r.quality, "recognizability", "{:.0%}"),
+            "smallest digit": last(r.quality, "smallest_share", "{:.1%}"),
+            "Fréchet": last(r.quality, "frechet_distance", "{:.1f}"),
+        }
+        for r in saved
     )
-    columns = st.columns(min(len(saved), 4))
-    for column, earlier in zip(columns, saved[-4:], strict=False):
+    marks = [f"color: {colour}" for colour in colours.values()]
+    st.dataframe(table.style.apply(lambda _: marks, subset=[""]), hide_index=True)
+    curves = [(run_label(r), colours[run_label(r)], r.quality) for r in saved]
+    if any(r.quality.get("step") for r in saved):
+        left, right = st.columns(2)
+        left.plotly_chart(compare_figure(curves, "recognizability"), key="compare-recognizable")
+        right.plotly_chart(compare_figure(curves, "frechet_distance"), key="compare-frechet")
+    labels = list(colours)
+    shown = st.multiselect("Grids to show", labels, default=labels[-4:], key="compare_grids")
+    columns = st.columns(4)
+    for index, label in enumerate(shown):
+        earlier = saved[labels.index(label)]
         if earlier.grid is not None:
-            column.image(str(earlier.grid), caption=run_label(earlier), width="stretch")
+            with columns[index % 4]:
+                st.markdown(
+                    f"<span style='color:{colours[label]}'>■</span> {label}",
+                    unsafe_allow_html=True,
+                )
+                st.image(str(earlier.grid), width="stretch")
+
+
+def last(curves: dict, name: str, form: str) -> str:
+    """The latest value of a quality curve, formatted; "—" if never measured."""
+    values = curves.get(name)
+    return form.format(values[-1]) if values else "—"
 
 
 if run is None:

@@ -117,6 +117,11 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert any("Run finished" in s.value for s in app.success)
     assert any(b.label == "Download generator (.keras)" for b in app.get("download_button"))
     assert any(s.value == "Your runs" for s in app.subheader)
+    record = json.loads((Path(run.config.out_dir) / "run.json").read_text())
+    assert record["history"]["quality"]["recognizability"]  # kept with the run
+    (table,) = app.dataframe  # runs compared by what they draw
+    row = table.value.iloc[-1]
+    assert "finished" in row["run"] and row["recognizable"].endswith("%"), row
     assert run.snapshot().quality["recognizability"]  # the final quality measurement
     assert any("recognizable" in c.value for c in app.caption)
 

@@ -100,23 +100,35 @@ def live_figure(
     return figure
 
 
-def compare_figure(runs: dict[str, dict[str, list[float]]]) -> go.Figure:
-    """G and D loss of several runs (label -> step history) on one chart."""
+RUN_COLOURS = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939", "#e7969c", "#6b6ecf", "#843c39",
+)  # fmt: skip
+
+
+def run_colour(index: int) -> str:
+    """The colour of the `index`-th run, the same in the chart and beside its grid."""
+    return RUN_COLOURS[index % len(RUN_COLOURS)]
+
+
+def compare_figure(runs: list[tuple[str, str, dict[str, list[float]]]], name: str) -> go.Figure:
+    """One quality curve (`name`, by step) per run: (label, colour, quality history)."""
     figure = go.Figure()
-    for label, history in runs.items():
-        for name, dash in (("g_loss", "solid"), ("d_loss", "dot")):
+    for label, colour, quality in runs:
+        if quality.get(name):
             figure.add_trace(
                 go.Scatter(
-                    x=np.asarray(history.get("step", [])),
-                    y=smooth(history.get(name, [])),
-                    name=f"{label}: {LINES[name][0]}",
-                    line={"dash": dash},
-                    mode="lines",
+                    x=np.asarray(quality["step"]),
+                    y=np.asarray(quality[name]),
+                    name=label,
+                    line={"color": colour},
+                    mode="lines+markers",
                 )
             )
     figure.update_layout(
-        height=320,
+        height=300,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title=LINES[name][0],
         xaxis_title="step",
         legend={"orientation": "h", "y": -0.3},
     )

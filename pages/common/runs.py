@@ -93,6 +93,7 @@ def clean_up_old_files() -> None:
 
 def run_label(saved: SavedRun) -> str:
     """One line naming a saved run: when, what, how far, how it ended."""
-    when = saved.folder.name[9:11] + ":" + saved.folder.name[11:13]
+    name = saved.folder.name  # YYYYmmdd-HHMMSS
+    when = f"{name[9:11]}:{name[11:13]}:{name[13:15]}"
     how = saved.end["reason"] if saved.end else "interrupted"
     return f"{when} {saved.config['preset']}, {saved.step:,} steps, {how}"
