@@ -432,7 +432,7 @@ def test_clean_up_removes_old_then_oldest_folders_but_never_a_live_one(tmp_path)
     import os
     import time
 
-    from gan.runs import clean_up
+    from gan.registry import clean_up
 
     def folder(name: str, age_days: float, size: int):
         path = tmp_path / "browser" / name

@@ -12,7 +12,8 @@ import streamlit as st
 
 from gan.config import RunConfig, parse_float
 from gan.metrics import CLASSIFIER, REFERENCE
-from gan.runs import BackgroundRun, RunRegistry, SavedRun, clean_up, in_this_process
+from gan.registry import RunRegistry, SavedRun, clean_up
+from gan.runs import BackgroundRun, in_this_process
 from pages.common.resources import training_data
 from pages.common.server import (
     browser_id,
