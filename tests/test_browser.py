@@ -293,7 +293,7 @@ def test_a_bad_setting_is_explained_in_the_main_area(server, chromium, size):
         assert tab.get_by_role("button", name="Train", exact=True).is_disabled()
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", ["phone"])  # a laptop's: tests/test_serve.py, via nginx
 def test_a_junk_upload_is_named_by_its_own_name_without_server_paths(
     server, chromium, size, tmp_path
 ):
