@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan import runfolder
+from gan import io, runfolder
 from gan.config import ConfigError
 
 
@@ -43,9 +43,11 @@ class SavedRun:
 
 
 def read_saved_run(folder: Path) -> SavedRun | None:
-    """The run saved in `folder` (its last complete checkpoint), or None if there is none."""
+    """The run saved in `folder` (its last complete checkpoint), or None if there is none.
+    Listing reads run.json only; the files' hashes are checked when a run is resumed."""
     try:
-        record = runfolder.verify(folder)
+        runfolder.settle(folder)
+        record = io.read_json(folder / runfolder.RECORD)
         saved = record["checkpoint"]
         return SavedRun(
             folder,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from gan import io, runfolder
+from gan import io
 from gan.child import run_in_child
 from gan.config import ConfigError, RunConfig
 from gan.control import Control, RunEndedError
@@ -119,7 +118,6 @@ class BackgroundRun(Callback):
         self._last: StepEvent | None = None
         self._grid: np.ndarray | None = None
         self._end: EndEvent | None = None
-        self._quality: dict[str, list[float]] = defaultdict(list)
         self._latest_quality = None
         self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
 
@@ -176,9 +174,7 @@ class BackgroundRun(Callback):
     def on_quality(self, event: QualityEvent) -> None:
         quality = event.quality
         with self._lock:
-            self._quality["step"].append(event.step)
-            for name in runfolder.QUALITY_CURVES:
-                self._quality[name].append(getattr(quality, name))
+            self._state.record_quality(event.step, quality)
             self._latest_quality = quality
 
     def on_end(self, event: EndEvent) -> None:
@@ -230,7 +226,7 @@ class BackgroundRun(Callback):
                 self._grid,
                 self._end,
                 position,
-                {k: v[:] for k, v in self._quality.items()},
+                {k: v[:] for k, v in self._state.quality.items()},
                 self._latest_quality,
             )
 
