@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe  # noqa: E402
+from gan.machine import describe  # noqa: E402
 
 
 def percentiles(seconds: list[float]) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_loop import bare_loop  # noqa: E402
-from benchmarks.machine import describe  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.presets import PRESETS  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import describe  # noqa: E402
 from benchmarks.quality import measure, measure_in_subprocess  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.presets import PRESETS, Preset  # noqa: E402
 
 HALF = {"g_width": 32, "d_width": 16}  # G 7x7x32 -> 14x14x16; D 16 -> 32 filters
@@ -48,7 +48,7 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-def recipe(variant: dict) -> Preset:
+def variant_preset(variant: dict) -> Preset:
     """The fast preset with the variant's changes (builder widths, defaults)."""
     return replace(PRESETS["fast"], **variant.get("preset", {}), **variant.get("settings", {}))
 
@@ -64,7 +64,7 @@ def main() -> None:
     if args.one:  # a child process: one variant
         variant = VARIANTS[args.variant]
         seed, budgets = int(args.one[1]), [float(args.budgets)]
-        rows = measure("fast", seed, budgets, variant.get("jit", False), recipe(variant))
+        rows = measure("fast", seed, budgets, variant.get("jit", False), variant_preset(variant))
         print(json.dumps([row.__dict__ for row in rows]))
         return
     print(f"machine: {describe()}")

@@ -32,7 +32,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import describe  # noqa: E402
 from benchmarks.streamlit_client import (  # noqa: E402
     TIMEOUT_S,
     Client,
@@ -40,6 +39,7 @@ from benchmarks.streamlit_client import (  # noqa: E402
     running_school,
     running_server,
 )
+from gan.machine import describe  # noqa: E402
 
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:

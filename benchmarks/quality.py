@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
 from gan.control import Control  # noqa: E402
 from gan.events import Callback  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.presets import PRESETS, Preset  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402
 
@@ -90,18 +90,18 @@ class Scorer(Callback):
 
 
 def measure(
-    preset: str, seed: int, budgets: list[float], xla: bool = False, recipe: Preset | None = None
+    preset: str, seed: int, budgets: list[float], xla: bool = False, variant: Preset | None = None
 ) -> list[Row]:
-    """Train `preset` (or a variant `recipe` of it) until the last budget, scoring at each one
+    """Train `preset` (or a `variant` of it) until the last budget, scoring at each one
     (run in a fresh process)."""
     started = time.monotonic()
     settings = (
         {}
-        if recipe is None
-        else {"batch_size": recipe.batch_size, "lr_g": recipe.lr_g, "lr_d": recipe.lr_d}
+        if variant is None
+        else {"batch_size": variant.batch_size, "lr_g": variant.lr_g, "lr_d": variant.lr_d}
     )
     config = RunConfig.create(preset, epochs=1000, seed=seed, xla=xla, **settings)
-    trainer = Trainer.create(config, recipe=recipe)
+    trainer = Trainer.create(config, preset=variant)
     control = Control()
     scorer = Scorer(trainer, control, budgets, started)
     end = trainer.run([scorer], control, started)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import describe  # noqa: E402
 from benchmarks.quality import SAMPLES, parse_list  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
 from gan.control import Control  # noqa: E402
 from gan.events import Callback  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.metrics import Judge  # noqa: E402
 from gan.presets import DEFAULT_PRESET  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import describe  # noqa: E402
 from gan import io  # noqa: E402
 from gan.data import load_dataset  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.metrics import (  # noqa: E402
     CLASSIFIER,
     REFERENCE,

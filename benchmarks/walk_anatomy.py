@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe  # noqa: E402
 from gan.io import load_generator  # noqa: E402
 from gan.latent import is_conditional  # noqa: E402
+from gan.machine import describe  # noqa: E402
 from gan.metrics import CONFIDENT, Judge, classify, frame_steps, random_walks  # noqa: E402
 
 

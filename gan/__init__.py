@@ -7,4 +7,5 @@ __version__ = "0.1.0"
 
 import os
 
+USER_TF_LOGGING = "TF_CPP_MIN_LOG_LEVEL" in os.environ  # the user chose TensorFlow's logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info logs hide our output

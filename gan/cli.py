@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+import gan
 from gan import io
 from gan.config import DATASETS, ConfigError, RunConfig, parse_float, parse_int
 from gan.control import Control
+from gan.default_model import SEED
 from gan.events import ProgressPrinter
 from gan.io import load_generator
 from gan.latent import (
@@ -35,7 +37,7 @@ from gan.latent import (
     tile,
 )
 from gan.metrics import Judge
-from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.presets import DEFAULT_PRESET, PRESETS, find_preset
 from gan.runfolder import DISCRIMINATOR, GENERATOR, RECORD
 from gan.trainer import Trainer
 
@@ -132,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recode.add_argument("--model", required=True, help="a conditional generator .keras file")
     recode.add_argument(
-        "--preset", default="map-digits", help="a preset with a digit code (map-digits)"
+        "--preset", default="wide-map-digits", help="coded-digits, or wide-map-digits (a map)"
     )
     recode.add_argument("--out", required=True, help="run folder to write")
 
@@ -145,7 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     temper.add_argument("--out", required=True, help="the .keras file to write")
 
+    make = commands.add_parser(
+        "make-default", help="make the shipped generator from scratch (about 2 hours on 2 cores)"
+    )
+    make.add_argument("--out", required=True, help="folder for the stages and generator.keras")
+    make.add_argument("--seed", default=str(SEED), help=f"seed of every stage (default {SEED})")
+    make.add_argument("--data", help="a Keras-layout .npz or a folder with the IDX files")
+
     commands.add_parser("presets", help="list the presets")
+    for command in commands.choices.values():
+        command.add_argument(
+            "--verbose", action="store_true", help="show TensorFlow's start-up logging"
+        )
     return parser
 
 
@@ -153,10 +166,28 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.monotonic()
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "presets" and not (args.verbose or gan.USER_TF_LOGGING):
+            quiet_tensorflow()
         return COMMANDS[args.command](args, started_at)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up lines (such as the CUDA probe's "E0000 ...
+    failed call to cuInit" on every machine without a GPU) sent to /dev/null, so our own lines
+    come first. Python errors still surface: they are raised after stderr is back."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the device probe logs once, here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def cmd_presets(args: argparse.Namespace, started_at: float) -> int:
@@ -215,7 +246,7 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     control = Control()
     signal.signal(signal.SIGINT, lambda *_: _interrupt(control))
     printer = ProgressPrinter(
-        trainer.total_steps, trainer.state.step, trainer.recipe.reports_accuracy
+        trainer.total_steps, trainer.state.step, trainer.preset.reports_accuracy
     )
     end = trainer.run([printer], control, started_at)
     print(f"{end.reason}: {end.message} (step {end.step}, epoch {end.epoch}); run folder: {out}")
@@ -224,14 +255,37 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
     return 3 if end.reason == "diverged" else 0
 
 
+def cmd_make_default(args: argparse.Namespace, started_at: float) -> int:
+    from gan.default_model import make_default
+    from gan.machine import describe
+
+    seed = parse_int("--seed", args.seed, 0, 2**31 - 1)
+    out = Path(args.out)
+    check_writable(out)
+    control = Control()
+    signal.signal(signal.SIGINT, lambda *_: _interrupt(control))
+
+    def printer(trainer: Trainer):
+        print(f"Stage {trainer.config.preset} into {trainer.config.out_dir}", file=sys.stderr)
+        accuracy = trainer.preset.reports_accuracy
+        return [ProgressPrinter(trainer.total_steps, trainer.state.step, accuracy)]
+
+    end = make_default(out, seed, args.data, printer, control)
+    if end.reason != "finished":
+        print(f"{end.reason}: {end.message}; run the same command again to go on.")
+        return 1
+    minutes = (time.monotonic() - started_at) / 60
+    print(f"Made {out / GENERATOR} in {minutes:.0f} min on {describe()}.")
+    return 0
+
+
 def cmd_recode(args: argparse.Namespace, started_at: float) -> int:
     from gan.latent import recode
     from gan.models import build_pair
 
-    recipe = PRESETS.get(args.preset)
+    recipe = find_preset(args.preset)
     if recipe is None or not recipe.digit_code:
-        coded = ", ".join(name for name, preset in PRESETS.items() if preset.digit_code)
-        raise ConfigError(f"--preset must be one with a digit code: {coded}.")
+        raise ConfigError("--preset must be one with a digit code: coded-digits, wide-map-digits.")
     out = Path(args.out)
     if (out / GENERATOR).exists():
         raise ConfigError(f"{out} already holds a generator; choose another --out.")
@@ -397,5 +451,6 @@ COMMANDS = {
     "directions": cmd_directions,
     "recode": cmd_recode,
     "temper": cmd_temper,
+    "make-default": cmd_make_default,
     "presets": cmd_presets,
 }

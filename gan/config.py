@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gan.presets import DEFAULT_PRESET, PRESETS, Preset
+from gan.presets import DEFAULT_PRESET, PRESETS, find_preset
 
 DATASETS = ("mnist", "fashion_mnist")
 MAX_LATENT_DIM = 1024
@@ -60,12 +60,12 @@ class RunConfig:
 
     preset: str = DEFAULT_PRESET
     dataset: str = "mnist"
-    latent_dim: int = 64
-    epochs: int = 5
-    batch_size: int = 64
-    lr_g: float = 5e-4
-    lr_d: float = 5e-4
-    beta_1: float = 0.5
+    latent_dim: int = PRESETS[DEFAULT_PRESET].latent_dim
+    epochs: int = PRESETS[DEFAULT_PRESET].epochs
+    batch_size: int = PRESETS[DEFAULT_PRESET].batch_size
+    lr_g: float = PRESETS[DEFAULT_PRESET].lr_g
+    lr_d: float = PRESETS[DEFAULT_PRESET].lr_d
+    beta_1: float = PRESETS[DEFAULT_PRESET].beta_1
     seed: int = 0
     sample_every: float = 1.0  # seconds between progress grids (0: every step)
     quality_every: float | None = None  # seconds between live quality metrics; None: off
@@ -81,7 +81,7 @@ class RunConfig:
     xla: bool = False  # compile the training step with XLA (jit_compile)
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
+        if find_preset(self.preset) is None:
             names = ", ".join(PRESETS)
             raise ConfigError(f"Unknown preset {self.preset!r}; choose one of: {names}.")
         if self.dataset not in DATASETS:
@@ -115,7 +115,7 @@ class RunConfig:
             parsed["max_steps"] = parse_int("Step limit", self.max_steps, 1, 10**9)
         if self.train_size is not None:
             parsed["train_size"] = parse_int("Training-set size", self.train_size, 1, 10**7)
-        code = self.recipe.digit_code
+        code = find_preset(self.preset).digit_code
         if code and parsed["latent_dim"] <= code:
             raise ConfigError(
                 f"The {self.preset} preset needs a latent dimension of at least {code + 1} "
@@ -130,11 +130,11 @@ class RunConfig:
     @classmethod
     def create(cls, preset: str = DEFAULT_PRESET, **overrides: Any) -> RunConfig:
         """A config with the preset's defaults, overridden by the given non-None values."""
-        if preset not in PRESETS:
+        chosen = find_preset(preset)
+        if chosen is None:
             return cls(preset=preset)  # raises the unknown-preset error
-        recipe = PRESETS[preset]
         values = {
-            name: getattr(recipe, name)
+            name: getattr(chosen, name)
             for name in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "beta_1")
         }
         known = {field.name for field in fields(cls)}
@@ -143,11 +143,6 @@ class RunConfig:
             raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(preset=preset, **values)
-
-    @property
-    def recipe(self) -> Preset:
-        """The preset this run follows."""
-        return PRESETS[self.preset]
 
     def check_data_size(self, n_images: int) -> None:
         """Raise ConfigError if a batch would not fit in the training data."""

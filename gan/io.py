@@ -80,8 +80,6 @@ def load_model(path: str | os.PathLike, name: str | None = None):
     check_model_file(path, name)
     import keras  # deferred: TensorFlow takes seconds to import
 
-    import gan.layers  # noqa: F401  (registers the project's layers for loading)
-
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:

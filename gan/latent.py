@@ -17,8 +17,7 @@ Method = Literal["lerp", "slerp"]
 DIRECTION_LIMIT = 3.0  # the explorer's direction sliders go from -3 to 3...
 DIRECTION_STEP = 0.1  # ...in steps of 0.1
 CODE_LAYER = "code_and_noise"  # the layer that joins a categorical code to the noise
-CODE_SCALE = "code_temperature"  # the layer that divides a soft code's values by its temperature
-CODE_MARGIN = 5.0  # asking a soft code for a digit lifts it this many temperatures above the rest
+CODE_SCALE = "code_temperature"  # the layer that divides a map code's scores by its temperature
 MAP_LAYER = "digit_map"  # the layer that scores where a map-coded G's first two values lie
 MAP_VALUES = 2  # a digit map is drawn on the plane of the first two noise values
 MAP_CENTER = 5  # the digit in the middle of the map...
@@ -214,12 +213,10 @@ def map_places(digits) -> np.ndarray:
     return places
 
 
-def with_digit_code(noise: np.ndarray, digits, size: int, margin: float = 0.0) -> np.ndarray:
+def with_digit_code(noise: np.ndarray, digits, size: int) -> np.ndarray:
     """`noise` whose code asks for `digits`: in each row the largest of the first `size`
     values swaps places with the one at position `digit`. A swap keeps the row's values,
-    so it stays ordinary Gaussian noise and everything but the digit stays put. With a
-    `margin` (for a soft code), the asked value is then lifted to at least `margin` above the
-    runner-up, so the code is clearly that digit rather than a blend of two. A digit map
+    so it stays ordinary Gaussian noise and everything but the digit stays put. A digit map
     (`size` 2) moves the first two values to the digit's place (`map_places`) instead."""
     z = np.array(noise, dtype=np.float32, copy=True)
     rows = np.arange(len(z))
@@ -229,9 +226,6 @@ def with_digit_code(noise: np.ndarray, digits, size: int, margin: float = 0.0) -
         return z
     top = code_digits(z, size)
     z[rows, top], z[rows, digits] = z[rows, digits], z[rows, top]
-    if margin:
-        runner_up = np.sort(z[:, :size], axis=1)[:, -2]
-        z[rows, digits] = np.maximum(z[rows, digits], runner_up + margin)
     return z
 
 
@@ -261,8 +255,7 @@ def render(generator, noise: np.ndarray, digits: np.ndarray | None = None) -> np
     float32 in [0, 1]."""
     code = 0 if digits is None or is_conditional(generator) else digit_code_of(generator)
     if code:
-        margin = CODE_MARGIN * code_temperature_of(generator)
-        noise, digits = with_digit_code(noise, digits, code, margin), None
+        noise, digits = with_digit_code(noise, digits, code), None
     inputs = noise if digits is None else [noise, np.asarray(digits, np.int32)]
     # predict_on_batch runs a compiled function: ~1.5 ms here against ~17 ms for an eager call.
     images = np.asarray(generator.predict_on_batch(inputs), dtype=np.float32)
@@ -279,8 +272,10 @@ def recode(conditional, coded) -> None:
     weights = conditional.get_weights()
     noise = latent_dim_of(conditional)  # the first kernel's rows: noise, then the one-hot label
     weights[0] = np.concatenate([weights[0][noise:], weights[0][:noise]])  # code, then noise
+    digit_map_layer = _layer_named(coded, MAP_LAYER)  # a map's frozen weights come first
+    fixed = digit_map_layer.get_weights() if digit_map_layer is not None else []
     try:
-        coded.set_weights(weights)
+        coded.set_weights(fixed + weights)
     except ValueError as error:
         raise ConfigError(
             f"The conditional generator does not fit this preset's generator ({error})."

@@ -6,7 +6,6 @@ D answers with a `Verdict`: its real/fake score (a logit or a probability, as th
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import keras
@@ -25,37 +24,25 @@ def bce(target, score, from_logits: bool):
     return ops.mean(keras.losses.binary_crossentropy(target, score, from_logits))
 
 
-def discriminator_loss(recipe: Preset, real: Verdict, fake: Verdict, digits):
+def discriminator_loss(preset: Preset, real: Verdict, fake: Verdict, digits):
     """Call real images real (at `real_label`, < 1 is label smoothing) and fakes fake; a
     digit head also learns the real images' labels."""
-    from_logits = recipe.d_output == "logits"
-    real_target = ops.full(ops.shape(real.score), recipe.real_label)
+    from_logits = preset.d_output == "logits"
+    real_target = ops.full(ops.shape(real.score), preset.real_label)
     loss = bce(real_target, real.score, from_logits)
     loss = loss + bce(ops.zeros_like(fake.score), fake.score, from_logits)
     return loss if real.digit_logits is None else loss + digit_fit(real.digit_logits, digits)
 
 
-def generator_loss(recipe: Preset, fake: Verdict, asked):
-    """Have D call the fakes real (the non-saturating loss); with a digit head, also have it
-    read the digit G was asked for (by code or label) or, unasked, clear and even digits."""
-    loss = bce(ops.ones_like(fake.score), fake.score, recipe.d_output == "logits")
+def generator_loss(preset: Preset, fake: Verdict, asked):
+    """Have D call the fakes real (the non-saturating loss); with a digit head (AC-GAN), also
+    have it read the digit G was asked for, by label or by code."""
+    loss = bce(ops.ones_like(fake.score), fake.score, preset.d_output == "logits")
     if fake.digit_logits is None:
         return loss
-    if recipe.digit_code or recipe.conditional:  # AC-GAN: D's head must read the asked digit
-        return loss + recipe.digit_head * digit_fit(fake.digit_logits, asked)
-    return loss + recipe.digit_head * digit_spread(fake.digit_logits)
+    return loss + preset.digit_head * digit_fit(fake.digit_logits, asked)
 
 
 def digit_fit(logits, digits):
     """Cross-entropy of digit logits `(n, 10)` against digits `(n,)`."""
     return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
-
-
-def digit_spread(logits):
-    """Low when each fake is one clear digit and the batch covers all digits evenly: the mean
-    per-image entropy plus how far the batch's digit mix falls short of uniform (both >= 0)."""
-    probabilities = ops.softmax(logits)
-    per_image = -ops.sum(probabilities * ops.log_softmax(logits), axis=1)
-    mix = ops.mean(probabilities, axis=0)
-    mix_entropy = -ops.sum(mix * ops.log(mix + 1e-8))
-    return ops.mean(per_image) + (math.log(logits.shape[-1]) - mix_entropy)

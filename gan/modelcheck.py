@@ -32,9 +32,16 @@ WEIGHTLESS = {
     "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "ZeroPadding2D", "Identity",
 }  # fmt: skip
 WEIGHTED = {"Dense", "Conv2D", "Conv2DTranspose", "BatchNormalization", "LayerNormalization"}
-OWN_LAYERS = {"DigitMap", "Sparsemax"}  # gan.layers
-OPS = {"Split": "keras.src.ops.numpy", "Argmax": "keras.src.ops.numpy"}
-OPS["OneHot"] = "keras.src.ops.nn"  # Keras operations the project's generators use
+OPS = {  # the Keras operations the project's generators use: codes and their sparsemax
+    **dict.fromkeys(
+        ("Split", "Argmax", "ExpandDims", "GreaterEqual", "Greater", "Sum", "Add", "Subtract",
+         "Multiply", "TrueDivide"),
+        "keras.src.ops.numpy",
+    ),
+    "OneHot": "keras.src.ops.nn",
+    "Relu": "keras.src.ops.nn",
+    "Cast": "keras.src.ops.core",
+}  # fmt: skip
 SETTINGS_MODULES = ("keras.initializers", "keras.regularizers", "keras.constraints")
 MODELS = {"Functional", "Sequential"}
 
@@ -138,7 +145,6 @@ def allowed_class(item: dict, name: str, top: bool) -> None:
         raise ModelFileError(f"{name} was refused: it nests a model inside the model.")
     known = (
         (module == "keras.layers" and cls in WEIGHTLESS | WEIGHTED)
-        or (module == "gan.layers" and cls in OWN_LAYERS)
         or OPS.get(cls) == module
         or (module == "keras" and cls in ("DTypePolicy", "FloatDTypePolicy"))
         or (module in SETTINGS_MODULES and isinstance(cls, str) and _keras_has(module, cls))
@@ -257,16 +263,13 @@ class ModelShapes:
                     "registered_name": cls,
                 }  # fmt: skip
             )
-        elif cls in OWN_LAYERS:
-            import gan.layers
-
-            operation = getattr(gan.layers, cls).from_config(config)
         else:
             operation = getattr(keras.layers, cls).from_config(config)
         kwargs = {k: v for k, v in kwargs.items() if k not in ("mask", "training")}
         first = args[0] if args else None
         inputs = first if isinstance(first, list) else [first]
-        self.params += weights_of(cls, config, [tuple(t.shape) for t in inputs])
+        shapes = [tuple(t.shape) for t in inputs if hasattr(t, "shape")]  # not constants
+        self.params += weights_of(cls, config, shapes)
         if self.params > MAX_PARAMS:  # before any large output shape is worked out
             raise self.refuse(
                 f"it declares at least {self.params:,} weights (the limit is {MAX_PARAMS:,})"

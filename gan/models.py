@@ -19,13 +19,14 @@ from gan.latent import (
     CODE_LAYER,
     CODE_SCALE,
     MAP_LAYER,
+    MAP_VALUES,
     digit_code_of,
+    digit_map,
     is_conditional,
     latent_dim_of,
     principal_directions,
     sample_noise,
 )
-from gan.layers import DigitMap, Sparsemax
 from gan.presets import Preset
 
 N_CLASSES = 10
@@ -44,18 +45,12 @@ def make(layer_class, *args, **kwargs):
     return layer_class(*args, **kwargs)
 
 
-def _noise_input(
-    latent_dim: int,
-    conditional: bool,
-    digit_code: int = 0,
-    code_temperature: float = 0.0,
-    code_blend: str = "softmax",
-):
+def _noise_input(latent_dim: int, conditional: bool, digit_code: int = 0, temperature: float = 0):
     """Generator inputs and the tensor the body starts from: noise, noise ++ one-hot label,
     or with `digit_code` the noise whose first `digit_code` values became a digit code."""
     noise = keras.Input((latent_dim,), name="noise")
     if digit_code:
-        return noise, _categorical_code(noise, digit_code, code_temperature, code_blend)
+        return noise, _categorical_code(noise, digit_code, temperature)
     if not conditional:
         return noise, noise
     label = keras.Input((), dtype="int32", name="digit")
@@ -65,29 +60,40 @@ def _noise_input(
     return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
 
 
-def _categorical_code(noise, size: int, temperature: float = 0.0, blend: str = "softmax"):
-    """InfoGAN's categorical code drawn from Gaussian noise: the position of the largest of
-    the first `size` values, one-hot, followed by the remaining values. The argmax of i.i.d.
-    normals is uniform over the `size` codes, so the input stays plain N(0, I) noise.
+def _categorical_code(noise, size: int, temperature: float = 0.0):
+    """A digit code drawn from the Gaussian noise, followed by the remaining values.
 
-    With a `temperature` the code is the softmax of those values at that temperature instead:
-    the same digit wins, but the code slides from one digit to the next as the values cross,
-    so a walk through the noise morphs instead of switching digits from one frame to the next.
-    A `sparsemax` blend is one-hot wherever the largest value leads by `temperature` and
-    blends two digits linearly across a near tie; a softmax always mixes in all ten a little.
-    A `map` code (`size` 2) scores where the first two values lie on the digit map
-    (`gan.latent.digit_map`) and blends those scores with a sparsemax.
+    Hard (`size` 10, no temperature; InfoGAN's categorical code): the position of the largest
+    of the first 10 values, one-hot. The argmax of i.i.d. normals is uniform over the codes,
+    so the input stays plain N(0, I) noise, and a walk switches digit from one frame to the
+    next. A map (`size` 2, a temperature): where the first two values lie on the digit map
+    (`gan.latent.digit_map`, a frozen Dense layer stored in the file) gives ten scores, and
+    their sparsemax at that temperature is one-hot inside a region and blends two neighbours
+    linearly across a border, so walks morph.
     """
     head, rest = ops.split(noise, [size], axis=-1)  # one op each, so names cannot collide
-    if blend == "map":
-        head = make(DigitMap, name=MAP_LAYER)(head)
-    if temperature:
-        scaled = make(layers.Rescaling, 1.0 / temperature, name=CODE_SCALE)(head)
-        soft = layers.Softmax if blend == "softmax" else Sparsemax
-        code = make(soft, name="soft_code")(scaled)
+    if size == MAP_VALUES:
+        weights, bias = digit_map()
+        scores = _frozen_dense(head, weights, bias, MAP_LAYER)
+        code = sparsemax(make(layers.Rescaling, 1.0 / temperature, name=CODE_SCALE)(scores))
     else:
-        code = ops.one_hot(ops.argmax(head, axis=-1), head.shape[-1])
+        code = ops.one_hot(ops.argmax(head, axis=-1), size)
     return make(layers.Concatenate, name=CODE_LAYER)([code, rest])
+
+
+def sparsemax(x):
+    """Sparsemax over the last axis (Martins & Astudillo 2016), the Euclidean projection onto
+    the probability simplex, in plain Keras operations so a file holding it loads anywhere.
+    Entry i is in the support when 1 + k_i x_i exceeds the sum of the k_i entries >= x_i.
+    (`keras.ops.sparsemax` of Keras 3.15 returns zeros on TensorFlow wherever entries tie.)"""
+    row, column = ops.expand_dims(x, -2), ops.expand_dims(x, -1)
+    above = ops.cast(row >= column, x.dtype)  # [..., i, j]: x_j >= x_i
+    count, total = ops.sum(above, axis=-1), ops.sum(above * row, axis=-1)
+    support = ops.cast(1.0 + count * x > total, x.dtype)
+    threshold = (ops.sum(support * x, axis=-1, keepdims=True) - 1.0) / ops.sum(
+        support, axis=-1, keepdims=True
+    )
+    return ops.relu(x - threshold)
 
 
 def _image_input(conditional: bool):
@@ -189,12 +195,11 @@ def fast_generator(
     code_temperature: float = 0.0,
     width: int = 64,
     mapping: tuple[int, ...] = (),
-    code_blend: str = "softmax",
 ) -> keras.Model:
     """Slim DCGAN generator: (Dense `mapping` units ->) Dense 7x7x`width` -> 14x14x(`width`/2)
     -> 28x28x1 tanh, each hidden layer with BatchNorm and LeakyReLU 0.2; optionally from a
     digit code (see `_categorical_code`)."""
-    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature, code_blend)
+    inputs, x = _noise_input(latent_dim, conditional, digit_code, code_temperature)
     for units in (*mapping, 7 * 7 * width):
         x = make(layers.Dense, units, use_bias=False)(x)
         x = make(layers.BatchNormalization)(x)
@@ -223,13 +228,10 @@ def wide_generator(
     digit_code: int = 0,
     code_temperature: float = 0.0,
     width: int = 128,
-    code_blend: str = "softmax",
 ) -> keras.Model:
     """The fast generator, wider and one layer deeper: Dense 256 -> Dense 7x7x128 ->
     14x14x64 -> 28x28x1 tanh."""
-    return fast_generator(
-        latent_dim, conditional, digit_code, code_temperature, width, (256,), code_blend
-    )
+    return fast_generator(latent_dim, conditional, digit_code, code_temperature, width, (256,))
 
 
 def wide_discriminator(
@@ -377,7 +379,6 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
         g_options = {
             "digit_code": preset.digit_code,
             "code_temperature": preset.code_temperature,
-            "code_blend": preset.code_blend,
         }
     if preset.digit_head:
         d_options["digit_head"] = True

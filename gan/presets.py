@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 DIGITS = 10  # the digit head's and a digit code's size
+GROUPS = {"ours": "Our recipes", "classic": "Classic recipes", "demo": "Failure demos"}
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,13 @@ class Preset:
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
-    digit_code: int = 0  # G turns its first N noise values into a digit code (0: off; 2: a map)
-    code_temperature: float = 0.0  # > 0: the code blends them at this temperature; 0: one-hot
-    code_blend: Literal["softmax", "sparsemax", "map"] = "softmax"  # how a soft code blends
+    digit_code: int = 0  # G turns its first N noise values into a digit code (10: hard; 2: a map)
+    code_temperature: float = 0.0  # a map code's sparsemax temperature (a hard code has none)
     principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
     lr_decay_steps: int = 0  # > 0: learning rates fall as lr / (1 + step / lr_decay_steps)
     g_width: int = 0  # the generator's width, for builders that take one (0: the builder's)
     d_width: int = 0  # the discriminator's filter count, for builders that take one (0: theirs)
+    group: Literal["ours", "classic", "demo"] = "ours"  # where the Train page's picker lists it
 
     def __post_init__(self) -> None:
         """Refuse flags that do not fit together (a mistake in this file, not a user's)."""
@@ -64,24 +65,21 @@ class Preset:
                 (not 0.0 < self.real_label <= 1.0, "real_label is in (0, 1]"),
                 (not 0.0 <= self.ema < 1.0, "ema is in [0, 1)"),
                 (self.digit_head < 0.0, "digit_head is >= 0"),
-                (
-                    self.digit_code not in ((2,) if self.code_blend == "map" else (0, DIGITS)),
-                    f"digit_code is 0 or {DIGITS} (2 for a map)",
-                ),
+                (self.digit_code not in (0, 2, DIGITS), f"digit_code is 0, 2 or {DIGITS}"),
                 (
                     self.digit_code and not self.digit_head,
                     "a digit code needs a digit head to check it",
                 ),
                 (self.digit_code and self.conditional, "a G with a digit code takes no label"),
-                (self.code_temperature < 0.0, "code_temperature is >= 0"),
                 (
-                    self.code_temperature and not self.digit_code,
-                    "code_temperature needs a digit code",
+                    self.digit_head and not (self.digit_code or self.conditional),
+                    "a digit head checks the digit G was asked for, by label or by code",
                 ),
                 (
-                    self.code_blend not in ("softmax", "sparsemax", "map"),
-                    "code_blend is softmax, sparsemax or map",
+                    (self.digit_code == 2) != (self.code_temperature > 0),
+                    "a map code (2 values) and only a map code has a temperature",
                 ),
+                (self.group not in GROUPS, "group is ours, classic or demo"),
                 (
                     bool(self.principal_components) != (self.generator == "principal_generator"),
                     "principal_components goes with the principal_generator",
@@ -137,25 +135,18 @@ FAST_CONDITIONAL = replace(
     conditional=True,
 )
 
-MAP_DIGITS = replace(
+CODED_DIGITS = replace(
     FAST,
-    name="map-digits",
-    summary="The shipped generator before wide-map-digits: the conditional G recoded so that "
-    "the first two noise values pick the digit on a map of look-alike neighbours, then "
-    "fine-tuned; walks morph. Made for fine-tuning (python -m gan recode, then train "
-    "--init-from).",
-    source="this project; like morph-digits, but the code is read from where (z0, z1) lies on "
-    "a digit map: 5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, each a tenth of the "
-    "noise; a sparsemax (Martins & Astudillo 2016) of the map's scores blends two neighbours "
-    "across a border. Trained at temperature 0.3 (read it at 0.23: python -m gan temper)",
-    latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
-    epochs=20,
-    lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
+    name="coded-digits",
+    summary="A teaching example: the digit is a hard code inside the noise, so walks snap "
+    "from one digit to the next (the shipped generator's walks morph). No label input.",
+    source="this project, kept from the making of the shipped generator; AC-GAN (Odena et al. "
+    "2017) with the class drawn inside G from Gaussian noise, like InfoGAN's categorical code "
+    "(Chen et al. 2016): the largest of the first 10 values picks the digit, and D's digit "
+    "head (trained on the labels) checks that G drew it",
     grid=10,
-    digit_head=3.0,
-    digit_code=2,
-    code_temperature=0.3,
-    code_blend="map",
+    digit_head=1.0,
+    digit_code=DIGITS,
     ema=0.999,
 )
 
@@ -189,91 +180,7 @@ PRESETS: dict[str, Preset] = {
         ),
         FAST,
         FAST_CONDITIONAL,
-        replace(
-            FAST_CONDITIONAL,
-            name="wide-conditional",
-            summary="fast-conditional on the wide networks: pick the digit; the start of the "
-            "shipped generator (recode it with --preset wide-map-digits).",
-            source="this project; conditional GAN (Mirza & Osindero 2014) on the wide networks "
-            "of wide-digits",
-            generator="wide_generator",
-            discriminator="wide_discriminator",
-        ),
-        replace(
-            FAST,
-            name="wide-digits",
-            summary="Wider fast networks; D also names the digit, which pushes the unconditional "
-            "G to clear, even digits; saves G's average.",
-            source="this project; entropy terms as in CatGAN (Springenberg 2015) with D's digit "
-            "head trained on the labels; weight averaging as in Yazici et al. 2019",
-            generator="wide_generator",
-            discriminator="wide_discriminator",
-            epochs=20,
-            ema=0.999,
-            digit_head=1.0,
-        ),
-        replace(
-            FAST,
-            name="coded-digits",
-            summary="Unconditional fast G whose noise carries the digit: the largest of the "
-            "first 10 values picks it, and D's digit head checks that G drew it.",
-            source="this project; AC-GAN (Odena et al. 2017) with the class drawn inside G "
-            "from Gaussian noise, like InfoGAN's categorical code (Chen et al. 2016); D's "
-            "digit head is trained on the labels",
-            grid=10,
-            digit_head=1.0,
-            digit_code=10,
-            ema=0.999,
-        ),
-        replace(
-            FAST,
-            name="smooth-digits",
-            summary="Like coded-digits, but the code is a softmax of the first 10 noise values, "
-            "so walks morph from digit to digit; the shipped generator before morph-digits.",
-            source="this project; coded-digits with a relaxed code (a softmax at temperature "
-            "0.4 instead of the argmax, as in Gumbel-softmax relaxations, Jang et al. 2017); D's "
-            "digit head still reads the largest value's digit, so in-between codes are asked "
-            "for digits that stay clear while they morph",
-            grid=10,
-            digit_head=1.0,
-            digit_code=10,
-            code_temperature=0.4,
-            ema=0.999,
-        ),
-        replace(
-            FAST,
-            name="morph-digits",
-            summary="The shipped generator before map-digits: the conditional G recoded so that "
-            "its noise carries the digit as a sparsemax code, then fine-tuned; walks morph. "
-            "Made for fine-tuning (python -m gan recode, then train --init-from); from scratch "
-            "it learns slowly.",
-            source="this project; the fast-conditional G with its label input fed by a code "
-            "made from the first 10 noise values (python -m gan recode), fine-tuned as an "
-            "AC-GAN (Odena et al. 2017) whose digit head reads the code's largest value. "
-            "The code is a sparsemax (Martins & Astudillo 2016) at temperature 0.8: one digit "
-            "wherever one value leads by 0.8, else the closest two (or three) blended linearly",
-            latent_dim=74,  # the conditional G's 64 noise values and the 10-value code
-            epochs=6,  # 5,622 steps: the shipped generator before map-digits
-            lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
-            grid=10,
-            digit_head=3.0,
-            digit_code=10,
-            code_temperature=0.8,
-            code_blend="sparsemax",
-            ema=0.999,
-        ),
-        MAP_DIGITS,
-        replace(
-            MAP_DIGITS,
-            name="wide-map-digits",
-            summary="The shipped generator: map-digits on the wide networks, fine-tuned from a "
-            "wide-conditional run; walks morph from digit to digit. Made for fine-tuning "
-            "(python -m gan recode --preset wide-map-digits, then train --init-from).",
-            source="this project; map-digits with the wide networks of wide-digits. Trained "
-            "at temperature 0.3; the shipped file reads its code at 0.26 (python -m gan temper)",
-            generator="wide_generator",
-            discriminator="wide_discriminator",
-        ),
+        CODED_DIGITS,
         Preset(
             name="dcgan",
             summary="TensorFlow tutorial DCGAN: 100-d noise, Conv2DTranspose x3, tanh, BCE.",
@@ -291,6 +198,7 @@ PRESETS: dict[str, Preset] = {
             lr_g=1e-4,
             lr_d=1e-4,
             beta_1=0.9,
+            group="classic",
             grid=4,
         ),
         Preset(
@@ -308,6 +216,7 @@ PRESETS: dict[str, Preset] = {
             lr_g=2e-4,
             lr_d=2e-4,
             beta_1=0.5,
+            group="classic",
             grid=5,
         ),
         Preset(
@@ -326,6 +235,7 @@ PRESETS: dict[str, Preset] = {
             lr_g=2e-4,
             lr_d=2e-4,
             beta_1=0.5,
+            group="classic",
             grid=5,
             reports_accuracy=True,
             snapshot_every=10,
@@ -346,9 +256,54 @@ PRESETS: dict[str, Preset] = {
             lr_g=2e-4,
             lr_d=2e-4,
             beta_1=0.5,
+            group="classic",
             grid=5,
         ),
     )
 }
 
 DEFAULT_PRESET = "quick-digits"
+
+# The two stages of `python -m gan make-default` (gan.default_model), which makes the shipped
+# generator: not offered on the Train page (the second starts from the first's generator).
+STAGES: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        replace(
+            FAST_CONDITIONAL,
+            name="wide-conditional",
+            summary="The shipped generator's first stage: fast-conditional on wide networks.",
+            source="this project; conditional GAN (Mirza & Osindero 2014): Dense 256 -> "
+            "7x7x128 -> 14x14x64 -> 28x28 G, a D of 64 and 128 filters",
+            generator="wide_generator",
+            discriminator="wide_discriminator",
+            epochs=12,
+        ),
+        replace(
+            FAST,
+            name="wide-map-digits",
+            summary="The shipped generator's second stage: the first stage's generator "
+            "recoded so its first two noise values pick the digit on a map, fine-tuned.",
+            source="this project; the first stage's label input fed by a code read from where "
+            "(z0, z1) lies on a digit map (5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, "
+            "each a tenth of the noise), a sparsemax (Martins & Astudillo 2016) of the map's "
+            "scores at temperature 0.3 blending two neighbours across a border; an AC-GAN "
+            "digit head checks the code's digit",
+            generator="wide_generator",
+            discriminator="wide_discriminator",
+            latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
+            epochs=5,
+            lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
+            grid=10,
+            digit_head=3.0,
+            digit_code=2,
+            code_temperature=0.3,
+            ema=0.999,
+        ),
+    )
+}
+
+
+def find_preset(name: str) -> Preset | None:
+    """The preset or `make-default` stage called `name`, or None."""
+    return PRESETS.get(name) or STAGES.get(name)

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gan.layers import map_scores
+from gan.latent import MAP_VALUES, digit_map
 from gan.losses import Verdict, discriminator_loss, generator_loss
 from gan.presets import Preset
 
@@ -23,7 +23,7 @@ from gan.presets import Preset
 class Networks:
     """What a step works on: the preset, both networks and their optimisers, G's noise."""
 
-    recipe: Preset
+    preset: Preset
     latent_dim: int
     generator: keras.Model
     discriminator: keras.Model
@@ -39,11 +39,11 @@ def simultaneous_step(nets: Networks, images, digits):
         fakes = nets.generator(g_inputs, training=True)
         real = judge(nets, images, digits)
         fake = judge(nets, fakes, asked)
-        g_loss = generator_loss(nets.recipe, fake, asked)
-        d_loss = discriminator_loss(nets.recipe, real, fake, digits)
+        g_loss = generator_loss(nets.preset, fake, asked)
+        d_loss = discriminator_loss(nets.preset, real, fake, digits)
     update(nets.g_optimizer, g_tape, g_loss, nets.generator)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
-    return statistics(nets.recipe, g_loss, d_loss, real, fake)
+    return statistics(nets.preset, g_loss, d_loss, real, fake)
 
 
 def alternating_step(nets: Networks, images, digits):
@@ -54,16 +54,16 @@ def alternating_step(nets: Networks, images, digits):
     with tf.GradientTape() as d_tape:
         real = judge(nets, images, digits)
         fake = judge(nets, fakes, asked)
-        d_loss = discriminator_loss(nets.recipe, real, fake, digits)
+        d_loss = discriminator_loss(nets.preset, real, fake, digits)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
     g_inputs, asked = draw_noise(nets, n)
     with tf.GradientTape() as g_tape:
         # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only G's
         # gradients are applied) but it runs as in training (batch-statistics BN).
         fake_for_g = judge(nets, nets.generator(g_inputs, training=True), asked)
-        g_loss = generator_loss(nets.recipe, fake_for_g, asked)
+        g_loss = generator_loss(nets.preset, fake_for_g, asked)
     update(nets.g_optimizer, g_tape, g_loss, nets.generator)
-    return statistics(nets.recipe, g_loss, d_loss, real, fake)
+    return statistics(nets.preset, g_loss, d_loss, real, fake)
 
 
 STEPS = {"simultaneous": simultaneous_step, "alternating": alternating_step}
@@ -73,23 +73,24 @@ def draw_noise(nets: Networks, n):
     """G's inputs for `n` fakes, and the digits G was asked to draw: by label for a
     conditional G, by its code for a coded one (the largest value's digit, also where a soft
     code blends two), random and unused otherwise."""
-    recipe = nets.recipe
+    preset = nets.preset
     z = keras.random.normal((n, nets.latent_dim), seed=nets.noise_seed)
-    if recipe.digit_code:
-        head = z[:, : recipe.digit_code]
-        if recipe.code_blend == "map":
-            head = map_scores(head)
+    if preset.digit_code:
+        head = z[:, : preset.digit_code]
+        if preset.digit_code == MAP_VALUES:
+            weights, bias = digit_map()
+            head = ops.matmul(head, weights) + bias  # the map's ten scores
         return z, ops.argmax(head, axis=-1)  # the digit the code favours
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
-    return ([z, digits] if recipe.conditional else z), digits
+    return ([z, digits] if preset.conditional else z), digits
 
 
 def judge(nets: Networks, images, digits) -> Verdict:
     """D's verdict on `images` (given their digits if D takes labels)."""
     out = nets.discriminator(
-        [images, digits] if nets.recipe.d_takes_label else images, training=True
+        [images, digits] if nets.preset.d_takes_label else images, training=True
     )
-    return Verdict(out[0], out[1]) if nets.recipe.digit_head else Verdict(out, None)
+    return Verdict(out[0], out[1]) if nets.preset.digit_head else Verdict(out, None)
 
 
 def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model) -> None:
@@ -98,9 +99,9 @@ def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model) -> None:
     optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
 
 
-def statistics(recipe: Preset, g_loss, d_loss, real: Verdict, fake: Verdict):
+def statistics(preset: Preset, g_loss, d_loss, real: Verdict, fake: Verdict):
     """The step's STATS: losses, mean D(x) and D(G(z)) as probabilities, D's accuracies."""
-    as_probability = ops.sigmoid if recipe.d_output == "logits" else (lambda score: score)
+    as_probability = ops.sigmoid if preset.d_output == "logits" else (lambda score: score)
     p_real, p_fake = as_probability(real.score), as_probability(fake.score)
     return ops.stack(
         [

@@ -33,7 +33,7 @@ from gan.events import (
     StepEvent,
 )
 from gan.latent import render, sample_noise, tile
-from gan.presets import Preset
+from gan.presets import Preset, find_preset
 from gan.runfolder import RunState
 
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
@@ -54,7 +54,7 @@ class Trainer:
         discriminator,
         state: RunState | None = None,
         average=None,
-        recipe: Preset | None = None,
+        preset: Preset | None = None,
     ) -> None:
         import keras
         import tensorflow as tf
@@ -62,11 +62,11 @@ class Trainer:
         from gan.steps import STEPS, Networks
 
         self.config, self.data = config, data
-        self.recipe = recipe or config.recipe
+        self.preset = preset or find_preset(config.preset)
         self.generator, self.discriminator = generator, discriminator
         self.state = state or RunState()
         self.nets = Networks(
-            self.recipe,
+            self.preset,
             config.latent_dim,
             generator,
             discriminator,
@@ -74,12 +74,12 @@ class Trainer:
             keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1),
             keras.random.SeedGenerator(config.seed),
         )
-        self.dataset = batches(data, config.batch_size, self.recipe.data_range, config.seed)
+        self.dataset = batches(data, config.batch_size, self.preset.data_range, config.seed)
         self.steps_per_epoch = len(data) // config.batch_size
-        self.fixed_noise, self.fixed_digits = fixed_inputs(config, self.recipe)
-        self.average = average if average is not None else moving_average_of(generator, self.recipe)
+        self.fixed_noise, self.fixed_digits = fixed_inputs(config, self.preset)
+        self.average = average if average is not None else moving_average_of(generator, self.preset)
         self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
-        self._update = STEPS[self.recipe.update]
+        self._update = STEPS[self.preset.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
         self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
         self.saved_time = time.monotonic()  # when they were saved (or the run was prepared)
@@ -88,18 +88,21 @@ class Trainer:
 
     @classmethod
     def create(
-        cls, config: RunConfig, data: Dataset | None = None, recipe: Preset | None = None
+        cls, config: RunConfig, data: Dataset | None = None, preset: Preset | None = None
     ) -> Trainer:
         """A fresh run; loads the dataset unless given. Raises ConfigError for bad input.
-        `recipe` trains with another recipe than the config's preset (benchmarks' variants)."""
+        `preset` trains with a variant of the config's preset (benchmarks)."""
+        import keras
+
         from gan.models import build_pair
 
         data = prepared_data(config, data)
-        recipe = recipe or config.recipe
-        generator, discriminator = build_pair(recipe, config.latent_dim, data.images)
+        preset = preset or find_preset(config.preset)
+        keras.utils.set_random_seed(config.seed)  # the same seed starts from the same weights
+        generator, discriminator = build_pair(preset, config.latent_dim, data.images)
         if config.init_from:
             start_from(Path(config.init_from), generator, discriminator)
-        return cls(config, data, generator, discriminator, recipe=recipe)
+        return cls(config, data, generator, discriminator, preset=preset)
 
     @classmethod
     def resume(cls, run_dir: str | Path, data: Dataset | None = None, **overrides: Any) -> Trainer:
@@ -111,7 +114,7 @@ class Trainer:
         data = prepared_data(config, data)
         saved = io.load_model(run_dir / runfolder.GENERATOR)
         discriminator = io.load_model(run_dir / runfolder.DISCRIMINATOR)
-        if config.recipe.ema:  # generator.keras holds the average; training goes on from this
+        if find_preset(config.preset).ema:  # generator.keras is the average; G trains on
             generator, average = io.load_model(run_dir / runfolder.TRAINING_GENERATOR), saved
         else:
             generator, average = saved, None
@@ -133,7 +136,7 @@ class Trainer:
     def _step(self, images, digits):
         """One update in the preset's order (see gan.steps), then the moving average."""
         self.steps_done.assign_add(1.0)
-        if self.recipe.lr_decay_steps:
+        if self.preset.lr_decay_steps:
             self._decay_learning_rates()
         stats = self._update(self.nets, images, digits)
         if self.average is not None:
@@ -143,7 +146,7 @@ class Trainer:
     def _decay_learning_rates(self) -> None:
         """lr / (1 + t / lr_decay_steps) at step t: fast early, annealed later (and where it
         was when a run is resumed)."""
-        factor = 1.0 / (1.0 + self.steps_done / self.recipe.lr_decay_steps)
+        factor = 1.0 / (1.0 + self.steps_done / self.preset.lr_decay_steps)
         self.nets.g_optimizer.learning_rate.assign(self.config.lr_g * factor)
         self.nets.d_optimizer.learning_rate.assign(self.config.lr_d * factor)
 
@@ -153,14 +156,14 @@ class Trainer:
         from keras import ops
 
         count = self.steps_done
-        decay = ops.minimum(self.recipe.ema, (1.0 + count) / (10.0 + count))
+        decay = ops.minimum(self.preset.ema, (1.0 + count) / (10.0 + count))
         for average, weight in zip(self.average.weights, self.generator.weights, strict=True):
             average.assign(decay * average + (1.0 - decay) * weight)
 
     def sample_grid(self) -> np.ndarray:
         """The progress grid from the run's fixed noise: `(H, W)` float32 in [0, 1]."""
         images = render(self.output_generator, self.fixed_noise, self.fixed_digits)
-        return tile(images, self.recipe.grid)
+        return tile(images, self.preset.grid)
 
     def measure_quality(self, epoch: int) -> QualityEvent:
         """Metrics of the generator's output on a fixed set of QUALITY_SAMPLES latents."""
@@ -298,7 +301,7 @@ class Trainer:
         }
         if self.average is not None:
             writes[runfolder.TRAINING_GENERATOR] = self.generator.save
-        every = self.recipe.snapshot_every
+        every = self.preset.snapshot_every
         if every and epoch and epoch % every == 0:
             writes[runfolder.snapshot_name(epoch)] = self.output_generator.save
         with self._saving():
@@ -367,18 +370,18 @@ def start_from(folder: Path, generator, discriminator) -> None:
             ) from error
 
 
-def fixed_inputs(config: RunConfig, recipe: Preset) -> tuple[np.ndarray, np.ndarray | None]:
+def fixed_inputs(config: RunConfig, preset: Preset) -> tuple[np.ndarray, np.ndarray | None]:
     """The run's fixed progress-grid noise, and digits (one row per digit) if the preset can
     be asked for a digit (by label or by code)."""
-    count = recipe.grid**2
+    count = preset.grid**2
     noise = sample_noise(count, config.latent_dim, seed=config.seed + 1)
-    digits = (np.arange(count) // recipe.grid % 10).astype(np.int32)
-    return noise, digits if recipe.conditional or recipe.digit_code else None
+    digits = (np.arange(count) // preset.grid % 10).astype(np.int32)
+    return noise, digits if preset.conditional or preset.digit_code else None
 
 
-def moving_average_of(generator, recipe: Preset):
+def moving_average_of(generator, preset: Preset):
     """A copy of `generator` to hold its moving average, or None if the preset keeps none."""
-    if not recipe.ema:
+    if not preset.ema:
         return None
     import keras
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from gan.config import ConfigError
+from gan.presets import find_preset
 from gan.runfolder import GENERATOR, SNAPSHOT
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, run_colour, show_image
@@ -192,7 +193,7 @@ def live_charts() -> None:
         key="losses",
     )
     names = ("d_real", "d_fake")
-    if snap.start.config.recipe.reports_accuracy:
+    if find_preset(snap.start.config.preset).reports_accuracy:
         names += ("acc_real", "acc_fake")
     outputs.plotly_chart(
         live_figure("d_outputs", snap.history, names, "What D says", (0, 1)),

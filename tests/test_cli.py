@@ -1,4 +1,6 @@
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from PIL import Image
 
 from gan.cli import main
 from gan.io import load_generator
-from gan.presets import PRESETS
+from gan.presets import PRESETS, STAGES
 from gan.runfolder import GENERATOR, verify
 
 TINY = ["--batch-size", "32", "--latent-dim", "8", "--train-size", "128", "--checkpoint-floor", "0"]
@@ -58,32 +60,18 @@ def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
     assert (out / "generator.keras").is_file()
 
 
-def test_init_from_fine_tunes_another_runs_networks_into_a_new_preset(tmp_path, capsys):
-    coded = tmp_path / "coded"
-    assert (
-        run_cli(
-            "train",
-            "--preset",
-            "coded-digits",
-            "--epochs",
-            1,
-            *TINY,
-            "--latent-dim",
-            16,
-            "--out",
-            coded,
-        )
-        == 0
-    )
-    smooth = tmp_path / "smooth"
-    args = ["--preset", "smooth-digits", "--latent-dim", 16, "--max-steps", 1, "--out", smooth]
-    assert run_cli("train", "--epochs", 1, *TINY[:2], *TINY[4:], *args, "--init-from", coded) == 0
-    record = json.loads((smooth / "run.json").read_text())
-    assert record["config"]["init_from"] == str(coded)
+def test_init_from_starts_a_new_run_from_another_runs_networks(tmp_path, capsys):
+    first = tmp_path / "first"
+    assert run_cli("train", "--preset", "fast", "--epochs", 1, *TINY, "--out", first) == 0
+    second = tmp_path / "second"
+    args = ["--preset", "fast", "--max-steps", 1, "--out", second, "--init-from", first]
+    assert run_cli("train", "--epochs", 1, *TINY, *args) == 0
+    record = json.loads((second / "run.json").read_text())
+    assert record["config"]["init_from"] == str(first)
     # the wrong shapes (another latent dimension) are a clear error, writing nothing
     wrong = tmp_path / "wrong"
-    wrong_shape = [*TINY, "--latent-dim", 12, "--init-from", coded, "--out", wrong]
-    assert run_cli("train", "--preset", "smooth-digits", *wrong_shape) == 2
+    wrong_shape = [*TINY, "--latent-dim", 12, "--init-from", first, "--out", wrong]
+    assert run_cli("train", "--preset", "fast", *wrong_shape) == 2
     assert "does not fit this preset's generator" in capsys.readouterr().err
     assert not wrong.exists()
 
@@ -97,17 +85,18 @@ def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
     from gan.latent import digit_code_of, latent_dim_of, render, sample_noise
 
     start = tmp_path / "recoded"
-    assert run_cli("recode", "--model", conditional_generator, "--out", start) == 0
-    assert "--init-from" in capsys.readouterr().out
+    coded_digits = ["--model", conditional_generator, "--preset", "coded-digits"]
+    assert run_cli("recode", *coded_digits, "--out", start) == 0
+    assert "--latent-dim 74 --init-from" in capsys.readouterr().out
     conditional, coded = load_generator(conditional_generator), load_generator(start / GENERATOR)
-    assert digit_code_of(coded) == 2 and latent_dim_of(coded) == 66
-    noise, digits = sample_noise(10, 66, seed=3), np.arange(10)
+    assert digit_code_of(coded) == 10 and latent_dim_of(coded) == 74
+    noise, digits = sample_noise(10, 74, seed=3), np.arange(10)
     np.testing.assert_allclose(
-        render(coded, noise, digits), render(conditional, noise[:, 2:], digits), atol=1e-5
+        render(coded, noise, digits), render(conditional, noise[:, 10:], digits), atol=1e-5
     )
-    run = tmp_path / "map"
+    run = tmp_path / "coded"
     fine_tune = ["--max-steps", 2, *TINY[:2], *TINY[4:], "--init-from", start, "--out", run]
-    assert run_cli("train", "--preset", "map-digits", *fine_tune) == 0
+    assert run_cli("train", "--preset", "coded-digits", "--latent-dim", 74, *fine_tune) == 0
     assert (run / GENERATOR).is_file()
     # what cannot be recoded is a clear error, writing nothing
     unconditional = trained_run / GENERATOR
@@ -116,7 +105,7 @@ def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
     args = ["--model", conditional_generator, "--preset", "fast", "--out", tmp_path / "y"]
     assert run_cli("recode", *args) == 2
     assert "digit code" in capsys.readouterr().err
-    assert run_cli("recode", "--model", conditional_generator, "--out", start) == 2
+    assert run_cli("recode", *coded_digits, "--out", start) == 2
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
@@ -129,8 +118,8 @@ def test_temper_writes_a_copy_that_reads_its_digit_code_at_a_new_temperature(
     from gan.latent import code_temperature_of, render, sample_noise
     from gan.models import build_pair
 
-    model = io.save_model(build_pair(PRESETS["map-digits"], 8)[0], tmp_path / "map.keras")
-    before = PRESETS["map-digits"].code_temperature
+    model = io.save_model(build_pair(STAGES["wide-map-digits"], 8)[0], tmp_path / "map.keras")
+    before = STAGES["wide-map-digits"].code_temperature
     out = tmp_path / "sharp.keras"
     assert run_cli("temper", "--model", model, "--temperature", "0.1", "--out", out) == 0
     assert f"temperature 0.1 (was {before:g})" in capsys.readouterr().out
@@ -169,10 +158,15 @@ def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys,
     assert json.loads((out / "run.json").read_text())["end"]["reason"] == "diverged"
 
 
-def test_ctrl_c_stops_after_the_batch_saves_and_exits_0(tmp_path):
+def test_ctrl_c_stops_after_the_batch_saves_and_exits_0_and_tensorflow_stays_quiet(tmp_path):
+    """A user's `python -m gan train` as typed (TensorFlow's logging not set): our lines only,
+    no E0000/I0000 start-up lines of TensorFlow's C++ core."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "gan", "train", "--epochs", "10000", *TINY, "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         wait_until(lambda: (out / "run.json").is_file() or process.poll() is not None, 120)
         process.send_signal(signal.SIGINT)
@@ -181,6 +175,8 @@ def test_ctrl_c_stops_after_the_batch_saves_and_exits_0(tmp_path):
         process.kill()
     assert process.returncode == 0, stderr
     assert "Stopping after this batch and saving" in stderr
+    assert not re.search(r"^[EIW]0000|absl::InitializeLog", stderr, re.MULTILINE), stderr[:500]
+    assert "Data: " in stderr
     assert "stopped: interrupted (Ctrl-C)" in stdout
     record = json.loads((out / "run.json").read_text())
     assert record["end"]["reason"] == "stopped"

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from gan.config import ConfigError, RunConfig
-from gan.presets import PRESETS
+from gan.presets import PRESETS, STAGES
 
 
 @pytest.mark.parametrize(
@@ -52,9 +52,11 @@ def test_unknown_preset_lists_the_choices():
     [
         ({"update": "sometimes"}, "update is simultaneous or alternating"),
         ({"digit_code": 10}, "a digit code needs a digit head"),
-        ({"digit_code": 4, "digit_head": 1.0}, "digit_code is 0 or 10"),
-        ({"digit_code": 10, "digit_head": 1.0, "code_blend": "map"}, "(2 for a map)"),
-        ({"code_temperature": 0.2}, "code_temperature needs a digit code"),
+        ({"digit_code": 4, "digit_head": 1.0}, "digit_code is 0, 2 or 10"),
+        ({"digit_code": 2, "digit_head": 1.0}, "only a map code has a temperature"),
+        ({"code_temperature": 0.2}, "only a map code has a temperature"),
+        ({"digit_head": 1.0}, "a digit head checks the digit G was asked for"),
+        ({"group": "misc"}, "group is ours, classic or demo"),
         ({"conditional": True, "digit_code": 10, "digit_head": 1.0}, "takes no label"),
         ({"principal_components": 64}, "goes with the principal_generator"),
         ({"ema": 1.0}, "ema is in [0, 1)"),
@@ -72,8 +74,8 @@ def test_text_numbers_from_forms_and_cli_are_parsed():
 
 def test_preset_defaults_fill_what_is_not_given():
     config = RunConfig.create("dcgan", epochs=2)
-    recipe = PRESETS["dcgan"]
-    assert (config.latent_dim, config.batch_size, config.lr_g) == (100, 256, recipe.lr_g)
+    preset = PRESETS["dcgan"]
+    assert (config.latent_dim, config.batch_size, config.lr_g) == (100, 256, preset.lr_g)
     assert config.epochs == 2
 
 
@@ -86,3 +88,15 @@ def test_batch_size_larger_than_the_data_is_refused():
 def test_round_trip_through_a_dict():
     config = RunConfig.create("conv-sigmoid", epochs=3, out_dir="/tmp/x")
     assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_bare_config_is_the_default_presets():
+    assert RunConfig() == RunConfig.create()
+
+
+def test_the_presets_list_is_short_and_grouped_and_hides_the_make_default_stages():
+    """At most 11 presets, each in a group of the picker; the stages of make-default are not
+    offered, though a run of one can be resumed by name."""
+    assert len(PRESETS) <= 11 and {p.group for p in PRESETS.values()} <= {"ours", "classic", "demo"}
+    assert not set(STAGES) & set(PRESETS)
+    assert RunConfig.create("wide-map-digits").latent_dim == 66

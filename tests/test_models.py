@@ -14,7 +14,7 @@ from gan.latent import (
     takes_digit,
     with_digit_code,
 )
-from gan.presets import PRESETS
+from gan.presets import PRESETS, STAGES
 from gan.trainer import Trainer
 
 
@@ -138,14 +138,14 @@ def test_the_digit_code_is_the_largest_of_the_first_ten_noise_values(tmp_path):
 
 
 def test_a_map_coded_generator_reads_its_digit_where_the_first_two_values_lie(tmp_path):
-    """map-digits: the code inside the generator favours the digit `code_digits` reads from
-    the map, is one-hot at each digit's place, and survives a save and load."""
+    """The shipped generator's map code: it favours the digit `code_digits` reads from the
+    map, is one-hot at each digit's place, and survives a save and load."""
     import keras
 
     from gan import io
     from gan.models import build_pair
 
-    generator, _ = build_pair(PRESETS["map-digits"], 8)
+    generator, _ = build_pair(STAGES["wide-map-digits"], 8)
     loaded = io.load_generator(io.save_model(generator, tmp_path / "map.keras"))
     assert digit_code_of(loaded) == 2 and takes_digit(loaded) and not is_conditional(loaded)
     code = keras.Model(loaded.inputs, loaded.get_layer(CODE_LAYER).output)
@@ -161,14 +161,14 @@ def test_a_map_coded_generator_reads_its_digit_where_the_first_two_values_lie(tm
     )
 
 
-def test_the_shipped_recipe_recodes_a_wide_conditional_generator_into_wide_map_digits():
-    """The default generator's recipe: a wide-conditional G recoded with wide-map-digits draws,
+def test_recoding_a_wide_conditional_generator_onto_the_map_keeps_what_it_draws():
+    """make-default's second stage: a wide-conditional G recoded with wide-map-digits draws,
     where the map asks for a digit, what the conditional G draws for it."""
     from gan.latent import recode
     from gan.models import build_pair
 
-    conditional, _ = build_pair(PRESETS["wide-conditional"], 64)
-    coded, _ = build_pair(PRESETS["wide-map-digits"], 66)
+    conditional, _ = build_pair(STAGES["wide-conditional"], 64)
+    coded, _ = build_pair(STAGES["wide-map-digits"], 66)
     recode(conditional, coded)
     noise, digits = sample_noise(10, 66, seed=3), np.arange(10)
     np.testing.assert_allclose(
@@ -179,15 +179,15 @@ def test_the_shipped_recipe_recodes_a_wide_conditional_generator_into_wide_map_d
 def test_a_sparsemax_code_is_one_hot_until_two_values_come_within_one():
     """Sparsemax: a clear leader gets all of the code, two close values share it linearly,
     it always sums to 1, and it never moves faster than its input (no jumps)."""
-    from gan.layers import Sparsemax
+    from gan.models import sparsemax
 
     values = np.array([[10 / 3, 3.0, 2 / 3, -10 / 3], [3.0, 1.0, 0.5, 0.0], [0.5] * 4], "float32")
-    code = np.asarray(Sparsemax()(values))
+    code = np.asarray(sparsemax(values))
     expected = [[2 / 3, 1 / 3, 0, 0], [1, 0, 0, 0], [0.25] * 4]
     np.testing.assert_allclose(code, expected, atol=1e-6)
     leads = np.linspace(-2.0, 2.0, 401, dtype="float32")  # the first two values cross
     sweep = np.stack([leads, np.zeros_like(leads), np.full_like(leads, -3), -leads - 5], axis=1)
-    code = np.asarray(Sparsemax()(sweep))
+    code = np.asarray(sparsemax(sweep))
     np.testing.assert_allclose(code.sum(axis=1), 1.0, atol=1e-6)
     assert np.abs(np.diff(code, axis=0)).max() <= (leads[1] - leads[0]) / 2 + 1e-6
     np.testing.assert_allclose(code[leads >= 1.0, 0], 1.0)  # one-hot once one value leads by 1

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from gan.config import DATASETS, ConfigError, RunConfig
-from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.presets import DEFAULT_PRESET, GROUPS, PRESETS
 
 
 def _preset_defaults(name: str) -> None:
-    """When the preset changes, load its recipe's defaults into the fields."""
-    recipe = PRESETS[name]
+    """When the preset changes, load its defaults into the fields."""
+    preset = PRESETS[name]
     for field in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d"):
-        st.session_state[field] = getattr(recipe, field)
+        st.session_state[field] = getattr(preset, field)
 
 
 def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
@@ -26,7 +26,7 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
         key="preset",
         disabled=disabled,
         on_change=lambda: _preset_defaults(st.session_state["preset"]),
-        format_func=lambda name: f"{name} — {PRESETS[name].summary}",
+        format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name} — {PRESETS[name].summary}",
     )
     st.caption(f"Recipe: {PRESETS[preset].source}")
     left, right = st.columns(2)
