@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.streamlit_client import CHROMIUM, CHROMIUM_FLAGS, running_server  # noqa: E402
+from deploy.streamlit_client import CHROMIUM, CHROMIUM_FLAGS, running_server  # noqa: E402
 from gan.machine import describe  # noqa: E402
 
 SHOTS = ROOT / "docs" / "screenshots"

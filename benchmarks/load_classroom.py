@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.streamlit_client import (  # noqa: E402
+from deploy.streamlit_client import (  # noqa: E402
     TIMEOUT_S,
     Client,
     Tally,

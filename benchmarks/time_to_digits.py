@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.quality import Row, parse_list, run_all, table  # noqa: E402
-from benchmarks.streamlit_client import Client, Tally, running_server  # noqa: E402
+from deploy.streamlit_client import Client, Tally, running_server  # noqa: E402
 from gan.machine import cpu_name, describe  # noqa: E402
 from gan.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from pages.common.runs import RUNS_ROOT  # noqa: E402

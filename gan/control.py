@@ -1,5 +1,5 @@
 """`Control`: pause, resume and stop a run from another thread, and hand it work to do
-between two batches (saving a snapshot of the generator, say)."""
+between two batches (saving the generator as it is now, say)."""
 
 from __future__ import annotations
 

@@ -160,3 +160,14 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float =
     """Write `gif_bytes(frames)` atomically."""
     data = gif_bytes(frames, fps)
     return atomic_write(path, lambda temp: temp.write_bytes(data))
+
+
+def check_writable(folder: Path) -> None:
+    """Raise ConfigError unless `folder` can be created and written (writes nothing lasting)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"Cannot write to {folder}: {error.strerror or error}.") from error

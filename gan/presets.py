@@ -36,7 +36,7 @@ class Preset:
     real_label: float = 1.0  # < 1 is one-sided label smoothing
     grid: int = 4  # the progress grid is grid x grid samples
     reports_accuracy: bool = False
-    snapshot_every: int = 0  # keep a copy of the generator every N epochs (0: off)
+    keep_every: int = 0  # keep a copy of the generator every N epochs (0: off)
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's moving average, saved and shown (0: off)
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
@@ -90,8 +90,7 @@ class Preset:
                 ),
                 (
                     self.grid < 1
-                    or min(self.snapshot_every, self.lr_decay_steps, self.g_width, self.d_width)
-                    < 0,
+                    or min(self.keep_every, self.lr_decay_steps, self.g_width, self.d_width) < 0,
                     "sizes are >= 0",
                 ),
             )
@@ -150,158 +149,157 @@ CODED_DIGITS = replace(
     ema=0.999,
 )
 
-PRESETS: dict[str, Preset] = {
-    preset.name: preset
-    for preset in (
-        replace(
-            FAST,
-            name="quick-digits",
-            summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
-            "training digits' 64 principal components; uses the labels. Best at its 1 epoch.",
-            source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
-            "weighted sum of the 64 principal components of 10,000 training digits, computed "
-            "without labels when the run starts; D judges every image through that same fixed "
-            "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
-            "digit head learns the digits from the labels; learning rates fall as "
-            "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
-            "epoch: trained longer, its digits get worse (measured on 3 seeds)",
-            generator="principal_generator",
-            discriminator="principal_discriminator",
-            epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)
-            lr_g=1e-3,
-            lr_d=1e-3,
-            grid=10,
-            conditional=True,
-            digit_head=1.0,
-            ema=0.99,
-            principal_components=64,
-            d_width=32,
-            lr_decay_steps=1500,
-        ),
+
+def by_name(*presets: Preset) -> dict[str, Preset]:
+    return {preset.name: preset for preset in presets}
+
+
+PRESETS = by_name(
+    replace(
         FAST,
-        FAST_CONDITIONAL,
-        CODED_DIGITS,
-        Preset(
-            name="dcgan",
-            summary="TensorFlow tutorial DCGAN: 100-d noise, Conv2DTranspose x3, tanh, BCE.",
-            source="tensorflow.org/tutorials/generative/dcgan (same network as the "
-            "'DCGAN-100' Keras recipe: Dense/BN/LeakyReLU/Conv2DTranspose G, "
-            "Conv/LeakyReLU/Dropout/Dense D)",
-            generator="dcgan_generator",
-            discriminator="dcgan_discriminator",
-            data_range="tanh",
-            d_output="logits",
-            update="simultaneous",
-            latent_dim=100,
-            epochs=50,
-            batch_size=256,
-            lr_g=1e-4,
-            lr_d=1e-4,
-            beta_1=0.9,
-            group="classic",
-            grid=4,
-        ),
-        Preset(
-            name="mlp",
-            summary="MLP GAN: Dense + LeakyReLU + BatchNorm, data in [-1, 1].",
-            source="Keras-GAN gan.py (eriklindernoren), Adam(2e-4, 0.5)",
-            generator="mlp_generator",
-            discriminator="mlp_discriminator",
-            data_range="tanh",
-            d_output="probability",
-            update="alternating",
-            latent_dim=100,
-            epochs=30,
-            batch_size=32,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            beta_1=0.5,
-            group="classic",
-            grid=5,
-        ),
-        Preset(
-            name="conv-sigmoid",
-            summary="Conv GAN on [0, 1] data with a sigmoid D; reports D accuracy on "
-            "real and fake, keeps a generator every 10 epochs.",
-            source="Brownlee, 'How to develop a GAN for MNIST' (Keras), Adam(2e-4, 0.5)",
-            generator="conv_sigmoid_generator",
-            discriminator="conv_sigmoid_discriminator",
-            data_range="sigmoid",
-            d_output="probability",
-            update="alternating",
-            latent_dim=100,
-            epochs=100,
-            batch_size=256,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            beta_1=0.5,
-            group="classic",
-            grid=5,
-            reports_accuracy=True,
-            snapshot_every=10,
-        ),
-        Preset(
-            name="conv-frozen-d",
-            summary="Conv GAN, tanh and [-1, 1], generator trained through a combined "
-            "model with the discriminator frozen.",
-            source="Keras-GAN dcgan.py (eriklindernoren), Adam(2e-4, 0.5)",
-            generator="upsampling_generator",
-            discriminator="deep_conv_discriminator",
-            data_range="tanh",
-            d_output="probability",
-            update="alternating",
-            latent_dim=100,
-            epochs=30,
-            batch_size=32,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            beta_1=0.5,
-            group="classic",
-            grid=5,
-        ),
-    )
-}
+        name="quick-digits",
+        summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
+        "training digits' 64 principal components; uses the labels. Best at its 1 epoch.",
+        source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
+        "weighted sum of the 64 principal components of 10,000 training digits, computed "
+        "without labels when the run starts; D judges every image through that same fixed "
+        "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
+        "digit head learns the digits from the labels; learning rates fall as "
+        "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
+        "epoch: trained longer, its digits get worse (measured on 3 seeds)",
+        generator="principal_generator",
+        discriminator="principal_discriminator",
+        epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)
+        lr_g=1e-3,
+        lr_d=1e-3,
+        grid=10,
+        conditional=True,
+        digit_head=1.0,
+        ema=0.99,
+        principal_components=64,
+        d_width=32,
+        lr_decay_steps=1500,
+    ),
+    FAST,
+    FAST_CONDITIONAL,
+    CODED_DIGITS,
+    Preset(
+        name="dcgan",
+        summary="TensorFlow tutorial DCGAN: 100-d noise, Conv2DTranspose x3, tanh, BCE.",
+        source="tensorflow.org/tutorials/generative/dcgan (same network as the "
+        "'DCGAN-100' Keras recipe: Dense/BN/LeakyReLU/Conv2DTranspose G, "
+        "Conv/LeakyReLU/Dropout/Dense D)",
+        generator="dcgan_generator",
+        discriminator="dcgan_discriminator",
+        data_range="tanh",
+        d_output="logits",
+        update="simultaneous",
+        latent_dim=100,
+        epochs=50,
+        batch_size=256,
+        lr_g=1e-4,
+        lr_d=1e-4,
+        beta_1=0.9,
+        group="classic",
+        grid=4,
+    ),
+    Preset(
+        name="mlp",
+        summary="MLP GAN: Dense + LeakyReLU + BatchNorm, data in [-1, 1].",
+        source="Keras-GAN gan.py (eriklindernoren), Adam(2e-4, 0.5)",
+        generator="mlp_generator",
+        discriminator="mlp_discriminator",
+        data_range="tanh",
+        d_output="probability",
+        update="alternating",
+        latent_dim=100,
+        epochs=30,
+        batch_size=32,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        beta_1=0.5,
+        group="classic",
+        grid=5,
+    ),
+    Preset(
+        name="conv-sigmoid",
+        summary="Conv GAN on [0, 1] data with a sigmoid D; reports D accuracy on "
+        "real and fake, keeps a generator every 10 epochs.",
+        source="Brownlee, 'How to develop a GAN for MNIST' (Keras), Adam(2e-4, 0.5)",
+        generator="conv_sigmoid_generator",
+        discriminator="conv_sigmoid_discriminator",
+        data_range="sigmoid",
+        d_output="probability",
+        update="alternating",
+        latent_dim=100,
+        epochs=100,
+        batch_size=256,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        beta_1=0.5,
+        group="classic",
+        grid=5,
+        reports_accuracy=True,
+        keep_every=10,
+    ),
+    Preset(
+        name="conv-frozen-d",
+        summary="Conv GAN, tanh and [-1, 1], generator trained through a combined "
+        "model with the discriminator frozen.",
+        source="Keras-GAN dcgan.py (eriklindernoren), Adam(2e-4, 0.5)",
+        generator="upsampling_generator",
+        discriminator="deep_conv_discriminator",
+        data_range="tanh",
+        d_output="probability",
+        update="alternating",
+        latent_dim=100,
+        epochs=30,
+        batch_size=32,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        beta_1=0.5,
+        group="classic",
+        grid=5,
+    ),
+)
 
 DEFAULT_PRESET = "quick-digits"
 
 # The two stages of `python -m gan make-default` (gan.default_model), which makes the shipped
 # generator: not offered on the Train page (the second starts from the first's generator).
-STAGES: dict[str, Preset] = {
-    preset.name: preset
-    for preset in (
-        replace(
-            FAST_CONDITIONAL,
-            name="wide-conditional",
-            summary="The shipped generator's first stage: fast-conditional on wide networks.",
-            source="this project; conditional GAN (Mirza & Osindero 2014): Dense 256 -> "
-            "7x7x128 -> 14x14x64 -> 28x28 G, a D of 64 and 128 filters",
-            generator="wide_generator",
-            discriminator="wide_discriminator",
-            epochs=12,
-        ),
-        replace(
-            FAST,
-            name="wide-map-digits",
-            summary="The shipped generator's second stage: the first stage's generator "
-            "recoded so its first two noise values pick the digit on a map, fine-tuned.",
-            source="this project; the first stage's label input fed by a code read from where "
-            "(z0, z1) lies on a digit map (5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, "
-            "each a tenth of the noise), a sparsemax (Martins & Astudillo 2016) of the map's "
-            "scores at temperature 0.3 blending two neighbours across a border; an AC-GAN "
-            "digit head checks the code's digit",
-            generator="wide_generator",
-            discriminator="wide_discriminator",
-            latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
-            epochs=5,
-            lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
-            grid=10,
-            digit_head=3.0,
-            digit_code=2,
-            code_temperature=0.3,
-            ema=0.999,
-        ),
-    )
-}
+STAGES = by_name(
+    replace(
+        FAST_CONDITIONAL,
+        name="wide-conditional",
+        summary="The shipped generator's first stage: fast-conditional on wide networks.",
+        source="this project; conditional GAN (Mirza & Osindero 2014): Dense 256 -> "
+        "7x7x128 -> 14x14x64 -> 28x28 G, a D of 64 and 128 filters",
+        generator="wide_generator",
+        discriminator="wide_discriminator",
+        epochs=12,
+    ),
+    replace(
+        FAST,
+        name="wide-map-digits",
+        summary="The shipped generator's second stage: the first stage's generator "
+        "recoded so its first two noise values pick the digit on a map, fine-tuned.",
+        source="this project; the first stage's label input fed by a code read from where "
+        "(z0, z1) lies on a digit map (5 in a central 9-gon, 0 2 8 3 1 7 9 4 6 around it, "
+        "each a tenth of the noise), a sparsemax (Martins & Astudillo 2016) of the map's "
+        "scores at temperature 0.3 blending two neighbours across a border; an AC-GAN "
+        "digit head checks the code's digit",
+        generator="wide_generator",
+        discriminator="wide_discriminator",
+        latent_dim=66,  # the conditional G's 64 noise values and the 2-value map point
+        epochs=4,
+        lr_g=1e-4,  # fine-tuning: G moves slowly while the fresh D catches up
+        grid=10,
+        digit_head=3.0,
+        digit_code=2,
+        code_temperature=0.3,
+        ema=0.999,
+    ),
+)
 
 
 def find_preset(name: str) -> Preset | None:

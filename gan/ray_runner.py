@@ -2,11 +2,12 @@
 
 `RayRunner` is a `gan.runs.Runner`: called on a BackgroundRun's worker thread, it starts a
 `TrainingActor` (the same `train()` as the CLI, on a thread inside the actor), mirrors the
-run's `Control` to it (pause, resume, stop, submitted work such as a snapshot) and hands the
-actor's events to the run's callbacks. An actor that dies (killed, `ray.cancel`, a lost node)
-ends the run as "error". The actor writes the run folder at the config's `out_dir`, so the
-app and the Ray workers must see the same path: local Ray, or a shared filesystem
-(GAN_RUNS_DIR on the app's side). Ray is optional: `pip install -r requirements-ray.txt`.
+run's `Control` to it (pause, resume, stop, submitted work such as saving the generator
+now) and hands the actor's events to the run's callbacks. An actor that dies (killed,
+`ray.cancel`, a lost node) ends the run as "error". The actor writes the run folder at the
+config's `out_dir`, so the app and the Ray workers must see the same path: local Ray, or a
+shared filesystem (GAN_RUNS_DIR on the app's side). Ray is optional:
+`pip install -r requirements-ray.txt`.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class TrainingActor:
             self.control.resume()
 
     def run_task(self, work) -> Any:
-        """Run `work(trainer)` between two batches (a snapshot of the generator, say)."""
+        """Run `work(trainer)` between two batches (saving the generator now, say)."""
         return self.control.submit(work).result()
 
 

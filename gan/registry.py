@@ -14,6 +14,7 @@ from typing import Any
 
 from gan import io, runfolder
 from gan.config import ConfigError
+from gan.presets import find_preset
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class SavedRun:
 
     @property
     def resumable(self) -> bool:
-        """True if training can go on from its checkpoint."""
+        """True if training can go on from its checkpoint (with a preset this version has)."""
+        if find_preset(self.config.get("preset", "")) is None:
+            return False
         return self.end is None or (
             self.end["reason"] in ("stopped", "error") and self.epoch < self.config["epochs"]
         )

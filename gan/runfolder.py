@@ -1,7 +1,7 @@
 """A run folder: its file names, the progress that survives in run.json, and that file's
 format (written by the trainer, read to resume).
 
-A checkpoint (both networks, the moving average, a snapshot, run.json) is saved as one: its
+A checkpoint (both networks, the moving average, a kept generator, run.json) is saved as one: its
 files are written into a staging folder, which one rename marks complete; then they are
 moved into place, run.json last. A save that fails or is killed before that rename leaves the
 previous checkpoint; after it, `settle` (called by every reader) finishes the moves. run.json
@@ -31,8 +31,8 @@ TRAINING_GENERATOR = "generator_training.keras"  # the trained G when generator.
 DISCRIMINATOR = "discriminator.keras"
 RECORD = "run.json"
 SAMPLES = "samples"  # one grid per epoch: samples/epoch_NNN.png
-SNAPSHOTS = "snapshots"  # the presets that keep a generator every N epochs
-SNAPSHOT = "snapshot.keras"  # the app's "explore the generator as it is now"
+KEPT = "kept"  # the generators of presets that keep one every N epochs
+GENERATOR_NOW = "generator_now.keras"  # the app's "explore the generator as it is now"
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
 QUALITY_CURVES = ("recognizability", "smallest_share", "frechet_distance", "frechet_floor")
 STAGING = ".checkpoint-new"  # a checkpoint being written
@@ -72,8 +72,8 @@ def samples_path(folder: Path, epoch: int) -> Path:
     return folder / SAMPLES / f"epoch_{epoch:03d}.png"
 
 
-def snapshot_name(epoch: int) -> str:
-    return f"{SNAPSHOTS}/generator_epoch_{epoch:03d}.keras"
+def kept_generator_name(epoch: int) -> str:
+    return f"{KEPT}/generator_epoch_{epoch:03d}.keras"
 
 
 def record_of(

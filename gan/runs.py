@@ -234,7 +234,7 @@ class BackgroundRun(Callback):
         """Save the generator as it is now, between two batches of the running training."""
         if self.snapshot().status not in ("running", "paused", "stopping"):
             raise ConfigError(
-                "Only a running training can be snapshotted; an ended run's "
+                "Only a running training can save its generator now; an ended run's "
                 "generator is in its run folder."
             )
         future = self.control.submit(partial(_save_generator, path))
@@ -247,7 +247,7 @@ class BackgroundRun(Callback):
             except RunEndedError:
                 break
         raise ConfigError(
-            "The training ended before the snapshot was taken; its generator is in the run folder."
+            "The training ended before its generator was saved; it is in the run folder."
         )
 
 

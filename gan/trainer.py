@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gan import io, runfolder
+from gan.checkpoints import Checkpoints, SaveError
 from gan.config import ConfigError, RunConfig
 from gan.control import Control
 from gan.data import Dataset, batches, prepared_data
@@ -37,10 +37,6 @@ from gan.presets import Preset, find_preset
 from gan.runfolder import RunState
 
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
-
-
-class SaveError(OSError):
-    """The run folder could not be written (full disk, lost permission); earlier files stay."""
 
 
 class Trainer:
@@ -81,9 +77,7 @@ class Trainer:
         self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
         self._update = STEPS[self.preset.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
-        self.saved_at: tuple[int, int] | None = None  # (epoch, step) of the files on disk
-        self.saved_time = time.monotonic()  # when they were saved (or the run was prepared)
-        self.files: dict[str, str] = {}  # the checkpoint's files and their hashes
+        self.checkpoints = Checkpoints(self)  # saves the run folder as the loop goes
         self._judge = None  # the metrics classifier, loaded on first use
 
     @classmethod
@@ -119,8 +113,8 @@ class Trainer:
         else:
             generator, average = saved, None
         trainer = cls(config, data, generator, discriminator, state, average)
-        trainer.saved_at = (state.epoch, state.step)
-        trainer.files = runfolder.read_json_files(run_dir)
+        files = runfolder.read_json_files(run_dir)
+        trainer.checkpoints = Checkpoints(trainer, (state.epoch, state.step), files)
         return trainer
 
     @property
@@ -186,11 +180,10 @@ class Trainer:
     ) -> EndEvent:
         """Train until done, stopped, out of time, diverged or failed; never raises."""
         control = control or Control()
-        emit = Emitter(callbacks)
+        emit = Emitter([*callbacks, self.checkpoints])
         try:
             end = self._loop(emit, control, started_at or time.monotonic())
-            if end.reason == "finished":
-                self._checkpoint(self.state.epoch)  # the last epoch's save may have been skipped
+            self.checkpoints.finish(end)
             if self.config.quality_every is not None and end.reason in ("finished", "stopped"):
                 emit("on_quality", self.measure_quality(self.state.epoch))  # the final figures
         except SaveError as error:
@@ -201,9 +194,10 @@ class Trainer:
             )
         control.run_tasks(self)
         try:
-            self._write_record(end)
+            self.checkpoints.write_record(end)
         except OSError as error:  # e.g. the disk filled up after the last checkpoint
-            end = EndEvent("error", self._save_failure(error), self.state.step, self.state.epoch)
+            failure = self.checkpoints.failure(error)
+            end = EndEvent("error", failure, self.state.step, self.state.epoch)
         emit("on_end", end)
         return end
 
@@ -219,7 +213,6 @@ class Trainer:
             epoch_start, sums, count = time.monotonic(), np.zeros(len(STATS)), 0
             for images, digits in self.dataset:
                 if not control.proceed(self):
-                    self._checkpoint(epoch - 1)
                     return EndEvent("stopped", control.stop_reason, state.step, state.epoch)
                 before = time.monotonic()
                 stats = self.train_step(images, digits).numpy()
@@ -228,12 +221,7 @@ class Trainer:
                 state.seconds += now - before
                 if not np.all(np.isfinite(stats)):
                     return EndEvent("diverged", self._diverged_message(), state.step, epoch - 1)
-                # Smoothed speed; the first step (graph tracing) is left out.
-                step_time = (
-                    (now - before if step_time is None else 0.9 * step_time + 0.1 * (now - before))
-                    if state.step > 1
-                    else None
-                )
+                step_time = smoothed(step_time, now - before) if state.step > 1 else None
                 rate = config.batch_size / step_time if step_time else 0.0
                 event = StepEvent(state.step, epoch, *map(float, stats), rate, now - loop_start)
                 state.record_step(event)
@@ -245,21 +233,22 @@ class Trainer:
                 if config.quality_every is not None and now - last_quality >= config.quality_every:
                     emit("on_quality", self.measure_quality(epoch))
                     last_quality = time.monotonic()
-                if now - self.saved_time >= config.checkpoint_every:
-                    self._checkpoint(state.epoch)  # a killed run loses at most this much
-                out_of_time = time.monotonic() >= deadline
-                at_limit = config.max_steps is not None and state.step >= config.max_steps
-                if out_of_time or at_limit:
-                    why = (
-                        f"time budget of {config.max_seconds:g} s reached"
-                        if out_of_time
-                        else f"step limit of {config.max_steps} reached"
-                    )
+                limit = self._limit_reached(deadline)
+                if limit:
                     self._finish_epoch(emit, epoch, sums, count, epoch_start)
-                    return EndEvent("finished", why, state.step, state.epoch)
+                    return EndEvent("finished", limit, state.step, state.epoch)
             self._finish_epoch(emit, epoch, sums, count, epoch_start)
         epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
         return EndEvent("finished", f"{epochs} done", state.step, state.epoch)
+
+    def _limit_reached(self, deadline: float) -> str | None:
+        """Why the run must end now (its time budget or step limit), or None."""
+        config = self.config
+        if time.monotonic() >= deadline:
+            return f"time budget of {config.max_seconds:g} s reached"
+        if config.max_steps is not None and self.state.step >= config.max_steps:
+            return f"step limit of {config.max_steps} reached"
+        return None
 
     def _start_event(self) -> StartEvent:
         return StartEvent(
@@ -276,82 +265,31 @@ class Trainer:
     def _finish_epoch(
         self, emit: Emitter, epoch: int, sums: np.ndarray, count: int, started: float
     ) -> None:
-        """Report the epoch's means (if all its batches ran) and grid; checkpoint the run."""
+        """Report the epoch's grid, and its means if all its batches ran."""
         means = dict(zip(STATS, (sums / max(count, 1)).tolist(), strict=True))
-        grid = self.sample_grid()
-        emit("on_samples", SamplesEvent(self.state.step, epoch, grid))
+        emit("on_samples", SamplesEvent(self.state.step, epoch, self.sample_grid()))
         if count == self.steps_per_epoch:
             self.state.epochs.append({"epoch": epoch, "step": self.state.step, **means})
-            emit("on_epoch", EpochEvent(epoch, self.state.step, means, time.monotonic() - started))
             self.state.epoch = epoch
-        if self.config.out_dir:
-            with self._saving():
-                io.save_png(grid, runfolder.samples_path(Path(self.config.out_dir), epoch), 4)
-        if time.monotonic() - self.saved_time >= self.config.checkpoint_floor:
-            self._checkpoint(self.state.epoch)
-
-    def _checkpoint(self, epoch: int) -> None:
-        """Save both networks and run.json as one checkpoint (no-op without an out_dir)."""
-        if not self.config.out_dir or self.saved_at == (epoch, self.state.step):
-            return
-        folder, checkpoint = Path(self.config.out_dir), (epoch, self.state.step)
-        writes = {
-            runfolder.GENERATOR: self.output_generator.save,
-            runfolder.DISCRIMINATOR: self.discriminator.save,
-        }
-        if self.average is not None:
-            writes[runfolder.TRAINING_GENERATOR] = self.generator.save
-        every = self.preset.snapshot_every
-        if every and epoch and epoch % every == 0:
-            writes[runfolder.snapshot_name(epoch)] = self.output_generator.save
-        with self._saving():
-            self.files = runfolder.save_checkpoint(
-                folder, writes, lambda files: self._record(None, checkpoint, files)
-            )
-        self.saved_at, self.saved_time = checkpoint, time.monotonic()  # committed
-        with self._saving():
-            runfolder.settle(folder)
-
-    @contextmanager
-    def _saving(self):
-        """Turn a failed write in the run folder (full disk, lost permission) into SaveError."""
-        try:
-            yield
-        except OSError as error:
-            raise SaveError(self._save_failure(error)) from error
-
-    def _save_failure(self, error: OSError) -> str:
-        """What went wrong writing the run folder, and what is still there."""
-        kept = (
-            f"last complete checkpoint: step {self.saved_at[1]}"
-            if self.saved_at
-            else "no checkpoint was complete yet"
-        )
-        return (
-            f"could not save to {self.config.out_dir} ({error.strerror or error}); "
-            f"every file there is whole ({kept})"
-        )
+            emit("on_epoch", EpochEvent(epoch, self.state.step, means, time.monotonic() - started))
 
     def _diverged_message(self) -> str:
+        saved_at = self.checkpoints.saved_at
         kept = (
-            f"the checkpoint from step {self.saved_at[1]} is kept"
-            if self.saved_at
-            else "nothing had been saved yet"
+            f"the checkpoint from step {saved_at[1]} is kept" if saved_at else "nothing was saved"
         )
         return f"losses became NaN or infinite at step {self.state.step}; {kept}"
 
-    def _record(self, end: EndEvent | None, checkpoint: tuple[int, int], files: dict) -> dict:
+    def record(self, end: EndEvent | None, checkpoint: tuple[int, int], files: dict) -> dict:
+        """run.json's content for a checkpoint (see gan.runfolder.record_of)."""
         data = {"source": self.data.source, "notice": self.data.notice, "n_images": len(self.data)}
         config = self.config.to_dict()
         return runfolder.record_of(config, data, self.state, checkpoint, files, end)
 
-    def _write_record(self, end: EndEvent) -> None:
-        """run.json of the last checkpoint, with how the run ended; no-op without one."""
-        if not self.config.out_dir or self.saved_at is None:
-            return
-        folder = Path(self.config.out_dir)
-        runfolder.settle(folder)
-        io.write_json(folder / runfolder.RECORD, self._record(end, self.saved_at, self.files))
+
+def smoothed(average: float | None, value: float) -> float:
+    """A moving average of step times (the first value starts it)."""
+    return value if average is None else 0.9 * average + 0.1 * value
 
 
 def start_from(folder: Path, generator, discriminator) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.presets import find_preset
-from gan.runfolder import GENERATOR, SNAPSHOT
+from gan.runfolder import GENERATOR, GENERATOR_NOW
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, run_colour, show_image
 from pages.common.forms import config_form
@@ -280,7 +280,7 @@ else:
     status = run.snapshot().status
     if status in ("running", "paused") and st.button("Explore the generator as it is now"):
         try:
-            explore_generator(run.save_generator(Path(run.config.out_dir) / SNAPSHOT))
+            explore_generator(run.save_generator(Path(run.config.out_dir) / GENERATOR_NOW))
         except ConfigError as error:
             st.error(str(error))
     generator = Path(run.config.out_dir) / GENERATOR

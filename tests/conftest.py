@@ -6,6 +6,7 @@ import errno
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -181,3 +182,19 @@ class StepGate(Callback):
 
     def on_end(self, event):
         self.kinds.append("end")
+
+
+@contextmanager
+def chromium_browser(*flags: str):
+    """Debian's Chromium, headless, driven by Playwright (the test is skipped without them)."""
+    from deploy.streamlit_client import CHROMIUM, CHROMIUM_FLAGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *flags])
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -18,6 +18,9 @@ from gan.runs import BackgroundRun, in_child_process
 ROOT = Path(__file__).resolve().parents[1]
 
 
+pytestmark = pytest.mark.system  # child processes or a Ray cluster
+
+
 def tiny(**overrides):
     """`conftest.tiny`, drawing the progress grid after every step."""
     return tiny_config(**{"sample_every": 0.0, **overrides})

@@ -184,7 +184,7 @@ def test_ctrl_c_stops_after_the_batch_saves_and_exits_0_and_tensorflow_stays_qui
     assert load_generator(out / "generator.keras") is not None
 
 
-def test_sample_npy_and_png(trained_run, tmp_path):
+def test_sample_writes_npy_arrays_and_png_grids(trained_run, tmp_path):
     model = trained_run / "generator.keras"
     assert run_cli("sample", "--model", model, "-n", 12, "--out", tmp_path / "s.npy") == 0
     images = np.load(tmp_path / "s.npy")
@@ -286,7 +286,7 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
     assert not out.exists()
 
 
-def test_python_dash_m_gan_entry_point(tmp_path):
+def test_python_dash_m_gan_reports_a_bad_value_and_exits_2(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "gan", "train", "--epochs", "0", "--out", str(tmp_path / "x")],
         capture_output=True,

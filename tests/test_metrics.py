@@ -66,7 +66,7 @@ def test_bad_input_is_a_clear_error(judge, images):
         judge.evaluate(images)
 
 
-def test_frechet_distance_basics():
+def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((4000, 4))
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
@@ -152,6 +152,7 @@ MODEL_CARDS = {
 }
 
 
+@pytest.mark.system  # 1,000 samples and 200 walks of each shipped generator
 @pytest.mark.parametrize("name", list(MODEL_CARDS))
 def test_the_shipped_generators_score_what_their_model_cards_say(judge, name):
     from gan.io import load_generator

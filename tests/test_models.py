@@ -179,7 +179,7 @@ def test_recoding_a_wide_conditional_generator_onto_the_map_keeps_what_it_draws(
 def test_a_sparsemax_code_is_one_hot_until_two_values_come_within_one():
     """Sparsemax: a clear leader gets all of the code, two close values share it linearly,
     it always sums to 1, and it never moves faster than its input (no jumps)."""
-    from gan.models import sparsemax
+    from gan.blocks import sparsemax
 
     values = np.array([[10 / 3, 3.0, 2 / 3, -10 / 3], [3.0, 1.0, 0.5, 0.0], [0.5] * 4], "float32")
     code = np.asarray(sparsemax(values))

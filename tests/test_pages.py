@@ -140,7 +140,7 @@ def test_the_server_ends_a_training_at_its_time_limit_saved(monkeypatch):
     assert any("ends a training after 0.1 min" in c.value for c in app.caption)
 
 
-def test_pause_resume_and_stop_buttons():
+def test_pause_holds_the_step_resume_goes_on_and_stop_ends_the_run():
     app = page("train").run()
     set_tiny_settings(app)
     app.number_input(key="epochs").set_value(500).run()
@@ -316,7 +316,7 @@ def test_explorer_draws_from_an_uploaded_generator(trained_run):
     assert app.get("image")
 
 
-def test_shipped_generators_are_valid():
+def test_the_shipped_generators_exist_and_load_as_the_pages_load_them():
     from pages.common.resources import PRETRAINED, pretrained_generator
 
     for path in PRETRAINED.values():
@@ -325,7 +325,8 @@ def test_shipped_generators_are_valid():
 
 
 def test_reruns_leave_keras_state_alone():
-    """Streamlit's per-rerun clear_session would reset Keras under running trainings."""
+    """Streamlit's per-rerun clear_session would reset Keras under running trainings. Guards
+    keep_keras_state's patch of Streamlit's private script_runner._clean_problem_modules."""
     from keras.src.backend.common import global_state
 
     app = page("explore").run()

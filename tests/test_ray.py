@@ -13,6 +13,8 @@ ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r require
 
 from gan.ray_runner import RayRunner  # noqa: E402
 
+pytestmark = pytest.mark.system  # child processes or a Ray cluster
+
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():

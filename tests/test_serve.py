@@ -23,15 +23,19 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import chromium_browser
 
-from benchmarks.streamlit_client import Client, Tally
+from deploy.streamlit_client import Client, Tally
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists() or sys.platform != "linux",
-    reason="needs nginx on Linux (apt-get install nginx-light)",
-)
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.skipif(
+        not Path(NGINX).exists() or sys.platform != "linux",
+        reason="needs nginx on Linux (apt-get install nginx-light)",
+    ),
+]
 
 
 HOST_NAME = "school.test"  # what students type; Chromium maps it to 127.0.0.1
@@ -273,20 +277,11 @@ def test_the_container_files_build_the_app_as_far_as_this_machine_can_tell():
 
 # In a real browser, under the school's host name.
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
 def chromium():
-    from benchmarks.streamlit_client import CHROMIUM, CHROMIUM_FLAGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {HOST_NAME} 127.0.0.1"]
-    with playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=flags)
+    with chromium_browser(f"--host-resolver-rules=MAP {HOST_NAME} 127.0.0.1") as browser:
         yield browser
-        browser.close()
 
 
 class Student:

@@ -46,3 +46,22 @@ def test_an_unknown_backend_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("GAN_TRAIN_BACKEND", "kubernetes")
     with pytest.raises(ConfigError, match="GAN_TRAIN_BACKEND must be local or ray"):
         training_runner()
+
+
+# The app leans on three of Streamlit's internals. tests/test_pages.py::
+# test_reruns_leave_keras_state_alone fails if the patch of script_runner._clean_problem_modules
+# stops working; the test below fails when the other two change.
+
+
+def test_the_internals_the_app_patches_or_asks_are_still_there():
+    """app_navigation sets PagesManager.uses_pages_directory, which Streamlit must still read;
+    a run's idle watch asks Runtime.is_active_session(session_id)."""
+    import inspect
+
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    assert "PagesManager.uses_pages_directory" in inspect.getsource(script_runner)
+    assert hasattr(PagesManager, "uses_pages_directory")
+    assert list(inspect.signature(Runtime.is_active_session).parameters) == ["self", "session_id"]

@@ -442,3 +442,22 @@ def test_clean_up_removes_old_then_oldest_folders_but_never_a_live_one(tmp_path)
     removed = clean_up(tmp_path, max_age_s=7 * 86400, max_bytes=1000, keep=[live])
     assert removed == [ancient, old]  # too old; then the oldest until the rest fit
     assert live.exists() and new.exists()
+
+
+def test_a_saved_run_of_a_preset_this_version_lacks_is_listed_but_not_continued(trained_run):
+    """A student's run of a retired preset still shows under Your runs, without Continue."""
+    import shutil
+
+    from gan.registry import read_saved_run
+
+    folder = trained_run.parent / "retired"
+    shutil.copytree(trained_run, folder)
+    record = json.loads((folder / "run.json").read_text())
+    record["end"] = None  # interrupted: it could go on...
+    assert read_saved_run(folder) is not None
+    io.write_json(folder / "run.json", record)
+    assert read_saved_run(folder).resumable
+    record["config"]["preset"] = "map-digits"  # ...were its preset still here
+    io.write_json(folder / "run.json", record)
+    saved = read_saved_run(folder)
+    assert saved is not None and not saved.resumable

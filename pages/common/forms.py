@@ -28,7 +28,7 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
         on_change=lambda: _preset_defaults(st.session_state["preset"]),
         format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name} — {PRESETS[name].summary}",
     )
-    st.caption(f"Recipe: {PRESETS[preset].source}")
+    st.caption(f"Source: {PRESETS[preset].source}")
     left, right = st.columns(2)
     dataset = left.selectbox("Dataset", DATASETS, key="dataset", disabled=disabled)
     latent_dim = right.number_input(

@@ -23,14 +23,14 @@ NOISE_PICKS = "As the noise says"
 def generator_picker():
     """Sidebar choice of generator; returns (path, model) or (None, None) with a message."""
     choices = {label: str(path) for label, path in PRETRAINED.items() if path.is_file()}
-    snapshot = generator_to_explore()
-    if snapshot:
-        choices["From the Train page (latest opened)"] = snapshot
+    from_train = generator_to_explore()
+    if from_train:
+        choices["From the Train page (latest opened)"] = from_train
     for run in saved_runs():
         choices[f"Your run {run_label(run)}"] = str(run.folder / GENERATOR)
     choices[UPLOAD] = ""
     labels = list(choices)
-    default = labels.index("From the Train page (latest opened)") if snapshot else 0
+    default = labels.index("From the Train page (latest opened)") if from_train else 0
     label = st.sidebar.selectbox("Generator", labels, index=default, key="generator_choice")
     path = choices[label] or _uploaded_path()
     if not path:

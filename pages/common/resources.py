@@ -58,7 +58,7 @@ def load_any(path: str):
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the generator…")
 def session_generator(path: str, mtime: float):
-    """A session's own generator file (a run, a snapshot or an upload), by path and version."""
+    """A session's own generator file (a run, its generator now, an upload), by path and version."""
     from gan.io import load_generator
 
     return load_generator(path)
