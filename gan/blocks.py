@@ -93,8 +93,8 @@ def image_input(conditional: bool):
     return [image, label], image, one_hot
 
 
-def head(features, one_hot, activation: str | None, digithead: bool = False):
-    """Flatten (join the label when conditional) and score with one unit; with `digithead`
+def head(features, one_hot, activation: str | None, digit_head: bool = False):
+    """Flatten (join the label when conditional) and score with one unit; with `digit_head`
     also 10 digit logits (a list of two outputs)."""
     x = make(layers.Flatten)(features)
     if one_hot is not None:
@@ -102,7 +102,7 @@ def head(features, one_hot, activation: str | None, digithead: bool = False):
         x = make(layers.Dense, 128)(x)
         x = make(layers.LeakyReLU, 0.2)(x)
     score = make(layers.Dense, 1, activation=activation, name="score")(x)
-    if not digithead:
+    if not digit_head:
         return score
     return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 

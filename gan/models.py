@@ -78,7 +78,7 @@ def principal_generator(
 
 
 def principal_discriminator(
-    conditional: bool = False, digithead: bool = False, basis=None, width: int = 16
+    conditional: bool = False, digit_head: bool = False, basis=None, width: int = 16
 ) -> keras.Model:
     """The slim discriminator looking through a fixed lens: each image is first projected
     onto the principal components' span (what G can draw), so D judges strokes, not the fine
@@ -92,7 +92,7 @@ def principal_discriminator(
     x = frozen_dense(x, components, mean, "from_components")
     x = make(layers.Activation, "hard_tanh")(x)  # clipped to [-1, 1] as G's images are
     x = strided_convs(make(layers.Reshape, IMAGE_SHAPE)(x), width)
-    return keras.Model(inputs, head(x, one_hot, None, digithead), name="discriminator")
+    return keras.Model(inputs, head(x, one_hot, None, digit_head), name="discriminator")
 
 
 def fast_generator(
@@ -120,13 +120,13 @@ def fast_generator(
 
 
 def fast_discriminator(
-    conditional: bool = False, digithead: bool = False, width: int = 32
+    conditional: bool = False, digit_head: bool = False, width: int = 32
 ) -> keras.Model:
     """Slim DCGAN discriminator: two strided convs (`width`, 2 x `width` filters) -> one
     logit (and optionally 10 digit logits)."""
     inputs, x, one_hot = image_input(conditional)
     x = strided_convs(x, width)
-    return keras.Model(inputs, head(x, one_hot, None, digithead), name="discriminator")
+    return keras.Model(inputs, head(x, one_hot, None, digit_head), name="discriminator")
 
 
 def wide_generator(
@@ -142,10 +142,10 @@ def wide_generator(
 
 
 def wide_discriminator(
-    conditional: bool = False, digithead: bool = False, width: int = 64
+    conditional: bool = False, digit_head: bool = False, width: int = 64
 ) -> keras.Model:
     """The fast discriminator at twice the width (64, 128 filters); optionally a digit head."""
-    return fast_discriminator(conditional, digithead, width)
+    return fast_discriminator(conditional, digit_head, width)
 
 
 BUILDERS: dict[str, Callable[..., keras.Model]] = {
@@ -178,8 +178,8 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
             "digit_code": preset.digit_code,
             "code_temperature": preset.code_temperature,
         }
-    if preset.digithead:
-        d_options["digithead"] = True
+    if preset.digit_head:
+        d_options["digit_head"] = True
     if preset.g_width:
         g_options["width"] = preset.g_width
     if preset.d_width:
