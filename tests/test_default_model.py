@@ -59,6 +59,7 @@ def direct_images(generator) -> np.ndarray:
     return np.asarray(generator.predict_on_batch(inputs))
 
 
+@pytest.mark.system  # a fresh Python
 def test_every_shipped_generator_and_every_presets_download_loads_with_plain_keras(tmp_path, small):
     """The shipped files, and the generator.keras a run of each preset lets a user download,
     draw the same images in plain Keras as in the app."""
@@ -85,6 +86,7 @@ def test_the_shipped_generators_digit_map_is_the_one_the_app_asks_digits_from():
     assert not layer.trainable
 
 
+@pytest.mark.system  # trains both stages
 def test_make_default_makes_the_generator_in_stages_and_goes_on_after_a_stop(tmp_path, small):
     """A stopped make-default keeps what it made; the same command goes on and writes a
     map-coded generator (with explorer directions) that draws a digit when asked."""

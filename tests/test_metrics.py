@@ -111,6 +111,7 @@ def test_largest_step_share_of_even_and_of_still_walks():
     assert largest_step_shares(np.ones((1, 8, 4)))[0] == 0.0  # an image that never changes
 
 
+@pytest.mark.system  # scores 1,400 samples and walks
 def test_evaluate_cli_prints_metrics_and_json(trained_run, conditional_generator, capsys):
     assert (
         main(["evaluate", "--model", str(trained_run / "generator.keras"), "-n", "200", "--json"])

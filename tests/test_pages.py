@@ -102,6 +102,7 @@ def test_changing_the_preset_loads_its_defaults():
     assert app.number_input(key="batch_size").value == 256
 
 
+@pytest.mark.system  # trains in a child process
 def test_a_tiny_training_run_completes_and_the_live_view_updates():
     app = page("train").run()
     set_tiny_settings(app)
@@ -126,6 +127,7 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert any("recognizable" in c.value for c in app.caption)
 
 
+@pytest.mark.system  # trains in a child process
 def test_the_server_ends_a_training_at_its_time_limit_saved(monkeypatch):
     monkeypatch.setenv("GAN_MAX_TRAIN_MINUTES", "0.1")  # 6 s
     app = page("train").run()
@@ -140,6 +142,7 @@ def test_the_server_ends_a_training_at_its_time_limit_saved(monkeypatch):
     assert any("ends a training after 0.1 min" in c.value for c in app.caption)
 
 
+@pytest.mark.system  # trains in a child process
 def test_pause_holds_the_step_resume_goes_on_and_stop_ends_the_run():
     app = page("train").run()
     set_tiny_settings(app)
@@ -165,6 +168,7 @@ def test_pause_holds_the_step_resume_goes_on_and_stop_ends_the_run():
     assert any("Run stopped" in i.value for i in app.info)
 
 
+@pytest.mark.system  # trains in a child process
 def test_a_second_training_waits_in_the_queue_and_says_so():
     from gan.control import Control
     from pages.common.server import training_slots
@@ -189,6 +193,7 @@ def test_a_second_training_waits_in_the_queue_and_says_so():
     assert run.join(60)
 
 
+@pytest.mark.system  # trains in a child process
 def test_a_diverged_run_is_shown_as_such(monkeypatch):
     import gan.trainer
 
@@ -377,6 +382,7 @@ def test_times_read_as_hours_minutes_and_seconds():
     assert (count(1, "epoch"), count(3, "epoch")) == ("1 epoch", "3 epochs")
 
 
+@pytest.mark.system  # trains in a child process
 def test_the_end_of_a_run_says_it_is_saving_and_offers_no_pause(monkeypatch):
     """Between the last step and the end (the last checkpoint, the final measurements) the
     page says so, with Pause and Stop off; then "1 epoch done"."""
