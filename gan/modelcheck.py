@@ -3,7 +3,7 @@
 Keras builds every layer a file's config declares (allocating its weights) before it reads a
 single weight, so a 1 KB upload declaring `Dense(2**24)` costs gigabytes. `check_model_file`
 reads only the archive's directory and its config: member sizes, the classes it names (Keras
-built-ins this project uses and the project's own layers), depth, and the shapes, weights and
+built-in layers and operations this project uses), depth, and the shapes, weights and
 activations that config implies, worked out from each layer's config without building it.
 """
 

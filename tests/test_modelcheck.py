@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from gan import io
-from gan.modelcheck import MAX_PARAMS, ModelFileError, check_model_file
+from gan.modelcheck import MAX_PARAMS, ModelFileError, ModelShapes, check_model_file
+from gan.presets import PRESETS, STAGES, find_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,3 +204,18 @@ def test_text_renamed_keras_is_not_a_keras_model_file(tmp_path):
     with pytest.raises(ModelFileError) as refused:
         io.load_generator(path, name="notamodel.keras")
     assert str(refused.value) == "notamodel.keras is not a Keras model file."
+
+
+@pytest.mark.parametrize("name", [*PRESETS, *STAGES])
+def test_every_presets_networks_pass_the_check_which_counts_their_weights_as_keras_does(
+    name, tmp_path, small
+):
+    from gan.models import build_pair
+
+    preset = find_preset(name)
+    for network in build_pair(preset, 16 if preset.digit_code else 8, small.images):
+        path = _saved(network, tmp_path / f"{network.name}.keras")
+        check_model_file(path)
+        config = json.loads(zipfile.ZipFile(path).read("config.json"))
+        weights, _ = ModelShapes(config["config"], config["class_name"], path.name).measure()
+        assert weights == network.count_params(), network.name
