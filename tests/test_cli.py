@@ -30,6 +30,7 @@ def test_presets_lists_one_line_each(capsys):
     assert [line.split()[0] for line in lines] == list(PRESETS)
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_train_writes_a_run_folder_and_prints_epoch_lines(tmp_path, capsys):
     out = tmp_path / "run"
     assert run_cli("train", "--preset", "fast", "--epochs", 2, *TINY, "--out", out) == 0
@@ -53,6 +54,7 @@ def test_train_writes_a_run_folder_and_prints_epoch_lines(tmp_path, capsys):
     assert record["config"]["xla"] is True
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
     out = tmp_path / "run"
     assert run_cli("train", "--epochs", 10_000, *TINY, "--max-seconds", 8, "--out", out) == 0
@@ -60,6 +62,7 @@ def test_max_seconds_ends_normally_and_saves(tmp_path, capsys):
     assert (out / "generator.keras").is_file()
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_init_from_starts_a_new_run_from_another_runs_networks(tmp_path, capsys):
     first = tmp_path / "first"
     assert run_cli("train", "--preset", "fast", "--epochs", 1, *TINY, "--out", first) == 0
@@ -76,6 +79,7 @@ def test_init_from_starts_a_new_run_from_another_runs_networks(tmp_path, capsys)
     assert not wrong.exists()
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_recode_turns_a_conditional_generator_into_a_coded_one_to_fine_tune(
     conditional_generator, trained_run, tmp_path, capsys
 ):
@@ -140,6 +144,7 @@ def test_temper_writes_a_copy_that_reads_its_digit_code_at_a_new_temperature(
     assert code_temperature_of(load_generator(model)) == pytest.approx(before)
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_a_diverging_run_exits_3_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
     import gan.trainer
 
@@ -311,6 +316,7 @@ def test_resume_of_a_damaged_run_record_is_a_clear_error(tmp_path, capsys):
     assert "is not a run record" in capsys.readouterr().err
 
 
+@pytest.mark.system  # whole trainings through the CLI
 def test_a_full_disk_mid_run_exits_1_and_keeps_the_saved_model(tmp_path, capsys, full_disk_after):
     out = tmp_path / "run"
     full_disk_after(10)  # epoch 1: its grid, 3 networks and run.json staged, commit, 4 moves

@@ -14,7 +14,7 @@ from gan.latent import (
     takes_digit,
     with_digit_code,
 )
-from gan.presets import PRESETS, STAGES
+from gan.presets import DEFAULT_PRESET, PRESETS, STAGES
 from gan.trainer import Trainer
 
 
@@ -50,7 +50,13 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     assert np.abs(inside - images).mean() < 0.02  # drawn in the components' span (clipped)
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize(
+    "name",  # the default preset in the fast tier, every preset in the full suite
+    [
+        name if name == DEFAULT_PRESET else pytest.param(name, marks=pytest.mark.system)
+        for name in PRESETS
+    ],
+)
 def test_every_preset_trains_a_few_steps(name, small):
     config = RunConfig.create(name, batch_size=16, latent_dim=12, max_steps=3)
     trainer = Trainer.create(config, small)

@@ -108,6 +108,7 @@ def test_pause_blocks_training_until_resume(small):
     assert recorder.kinds().count("StepEvent") == 8
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_checkpoint_round_trip_and_resume(tmp_path, small):
     out = tmp_path / "run"
     assert train(tiny(epochs=1, out_dir=str(out)), data=small).reason == "finished"
@@ -135,6 +136,7 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small):
     assert [e["epoch"] for e in record["history"]["epochs"]] == [1, 2, 3]
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_a_run_stopped_mid_epoch_resumes_where_it_stopped(tmp_path, small):
     out = tmp_path / "run"
     control = Control()
@@ -162,6 +164,7 @@ def test_a_run_stopped_mid_epoch_resumes_where_it_stopped(tmp_path, small):
     assert record["history"]["steps"]["step"][:6] == [1, 2, 3, 4, 5, 6]  # history kept
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_a_run_can_start_from_another_runs_networks(tmp_path, small):
     """A fine-tune starts from the other run's weights, not from its own seed's."""
     coded = tmp_path / "coded"
@@ -177,6 +180,7 @@ def test_a_run_can_start_from_another_runs_networks(tmp_path, small):
             np.testing.assert_array_equal(mine, theirs)
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_a_moving_average_run_saves_the_average_and_resumes_from_the_trained_generator(
     tmp_path, small
 ):
@@ -218,6 +222,7 @@ def test_the_same_seed_starts_from_the_same_weights(small):
     assert any(np.abs(a - b).max() > 0 for a, b in zip(first, other, strict=True) if a.std())
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_nan_losses_end_as_diverged_and_keep_the_last_good_model(tmp_path, small):
     out = tmp_path / "run"
     assert train(tiny(epochs=1, out_dir=str(out)), data=small).reason == "finished"
@@ -325,6 +330,7 @@ def test_bad_settings_end_the_worker_with_a_clear_error(small):
     assert end.reason == "error" and "larger than the training data" in end.message
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_a_queued_run_shows_its_place_and_can_leave_the_queue(small):
     slots = TrainingSlots(1)
     first = BackgroundRun(tiny(epochs=10_000), small, slots=slots).start()
@@ -378,6 +384,7 @@ def test_the_pipeline_serves_every_image_once_per_epoch_scaled_like_the_data_mod
     assert np.array_equal(labels, small.labels[order])
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_live_quality_metrics_arrive_as_events(small):
     recorder = Recorder()
     end = train(tiny(epochs=1, quality_every=0.0), [recorder], data=small)
@@ -389,6 +396,7 @@ def test_live_quality_metrics_arrive_as_events(small):
     assert last.frechet_distance > last.frechet_floor > 0.0  # 4 steps: far from real digits
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_a_run_stays_while_its_browser_is_present_and_stops_once_it_is_gone(small):
     """No touch() at all (the student is on another page): presence alone keeps the run."""
     here = threading.Event()
@@ -401,6 +409,7 @@ def test_a_run_stays_while_its_browser_is_present_and_stops_once_it_is_gone(smal
     assert "nobody watched this run for 1 s" in run.snapshot().end.message
 
 
+@pytest.mark.system  # several trainings, resumed or timed out
 def test_checkpoints_keep_a_floor_between_them_even_for_one_image_batches(
     tmp_path, small, monkeypatch
 ):
