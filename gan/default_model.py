@@ -1,4 +1,4 @@
-"""`python -m gan make-default`: the shipped generator, made from scratch by one seeded command.
+"""`python -m gan make-default`: the default generator, made from scratch by one seeded command.
 
 Stage 1 trains a conditional generator (`wide-conditional`). Stage 2 recodes it, so that the
 first two noise values pick the digit on the digit map, and fine-tunes it (`wide-map-digits`).
