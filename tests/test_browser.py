@@ -170,6 +170,32 @@ def test_interpolation_morphs_a_3_into_an_8(server, page):
     page.screenshot(path=str(ARTIFACTS / "morph.png"), full_page=True)
 
 
+def test_a_student_picks_a_grouped_preset_then_walks_to_the_explorer_and_interpolate(server, page):
+    """The picker lists the presets by group, without the retired ones; the shipped
+    generator (plain Keras layers now) draws in the explorer and on Interpolate, reached
+    through the sidebar."""
+    page.goto(f"{server}/train")
+    picker = page.get_by_role("combobox", name="Preset")
+    picker.wait_for()
+    assert picker.input_value().startswith("Our recipes: quick-digits — ")
+    picker.click()
+    options = page.locator("[role='option']")
+    options.first.wait_for()
+    labels = [text.split(" — ")[0] for text in options.all_inner_texts()]
+    assert "Classic recipes: dcgan" in labels and "Our recipes: coded-digits" in labels, labels
+    assert not any("map-digits" in label or "smooth" in label for label in labels), labels
+    options.filter(has_text="Our recipes: coded-digits").click()
+    page.get_by_text("Source: this project, kept from the making").wait_for()
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Latent explorer").click()
+    page.get_by_text("rendered in").wait_for()
+    assert image_sources(page)
+    nav.get_by_text("Interpolate").click()
+    page.get_by_text("frames by slerp").wait_for()
+    page.get_by_role("button", name="Download GIF").wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 PAGES = {
     "": "Classroom",
     "train": "Train",
