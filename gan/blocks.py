@@ -38,11 +38,15 @@ def noise_input(latent_dim: int, conditional: bool, digit_code: int = 0, tempera
         return noise, categorical_code(noise, digit_code, temperature)
     if not conditional:
         return noise, noise
-    label = keras.Input((), dtype="int32", name="digit")
-    one_hot = make(layers.CategoryEncoding, N_CLASSES, output_mode="one_hot", name="digit_one_hot")(
-        label
-    )
+    label, one_hot = digit_label()
     return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
+
+
+def digit_label():
+    """A digit label input `(n,)` int32, and its one-hot `(n, 10)`."""
+    label = keras.Input((), dtype="int32", name="digit")
+    one_hot = make(layers.CategoryEncoding, N_CLASSES, output_mode="one_hot", name="digit_one_hot")
+    return label, one_hot(label)
 
 
 def categorical_code(noise, size: int, temperature: float = 0.0):
@@ -86,10 +90,7 @@ def image_input(conditional: bool):
     image = keras.Input(IMAGE_SHAPE, name="image")
     if not conditional:
         return image, image, None
-    label = keras.Input((), dtype="int32", name="digit")
-    one_hot = make(layers.CategoryEncoding, N_CLASSES, output_mode="one_hot", name="digit_one_hot")(
-        label
-    )
+    label, one_hot = digit_label()
     return [image, label], image, one_hot
 
 

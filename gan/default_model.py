@@ -56,7 +56,7 @@ def make_default(
         **settings,
     )
     end = train_stage(fine_tune, callbacks, control)
-    if end.reason == "finished":
+    if end.reason == "finished" and not (out / runfolder.GENERATOR).is_file():
         write_shipped(out / FINE_TUNED / runfolder.GENERATOR, out / runfolder.GENERATOR)
     return end
 
