@@ -31,7 +31,7 @@ from gan.file_commands import (
     cmd_temper,
 )
 from gan.io import check_writable
-from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.presets import DEFAULT_PRESET, G_LOSSES, MAX_D_STEPS, PRESETS
 from gan.runfolder import GENERATOR, RECORD
 from gan.trainer import Trainer
 
@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-g", help="generator learning rate (preset default)")
     train.add_argument("--lr-d", help="discriminator learning rate (preset default)")
     train.add_argument("--beta-1", help="Adam beta_1 (preset default)")
+    train.add_argument("--g-loss", help=f"G's loss: {' or '.join(G_LOSSES)} (preset default)")
+    train.add_argument(
+        "--d-steps", help=f"D updates per G update, 1..{MAX_D_STEPS} (preset default)"
+    )
     train.add_argument("--seed", default=0, help="seed for noise, shuffling and the grid")
     train.add_argument("--max-seconds", help="wall-clock budget, loading and tracing included")
     train.add_argument("--max-steps", help="stop after this many steps")
@@ -196,6 +200,8 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
         "lr_g": args.lr_g,
         "lr_d": args.lr_d,
         "beta_1": args.beta_1,
+        "g_loss": args.g_loss,
+        "d_steps": args.d_steps,
         "seed": args.seed,
         "max_seconds": args.max_seconds,
         "max_steps": args.max_steps,
@@ -217,6 +223,8 @@ def cmd_train(args: argparse.Namespace, started_at: float) -> int:
             epochs=args.epochs,
             lr_g=args.lr_g,
             lr_d=args.lr_d,
+            g_loss=args.g_loss,
+            d_steps=args.d_steps,
             max_seconds=args.max_seconds,
             max_steps=args.max_steps,
             checkpoint_every=args.checkpoint_every,

@@ -10,12 +10,16 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gan.presets import DEFAULT_PRESET, PRESETS, find_preset
+from gan.presets import DEFAULT_PRESET, G_LOSSES, MAX_D_STEPS, PRESETS, find_preset
 
 DATASETS = ("mnist", "fashion_mnist")
 MAX_LATENT_DIM = 1024
 MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 4096
+# The settings a preset gives a run (a user may override each), and those of them that a
+# running training also takes mid-run (`Trainer.change`, sent with `Control.change`).
+LIVE_SETTINGS = ("lr_g", "lr_d", "g_loss", "d_steps")
+PRESET_SETTINGS = ("latent_dim", "epochs", "batch_size", "beta_1", *LIVE_SETTINGS)
 
 
 class ConfigError(ValueError):
@@ -66,6 +70,8 @@ class RunConfig:
     lr_g: float = PRESETS[DEFAULT_PRESET].lr_g
     lr_d: float = PRESETS[DEFAULT_PRESET].lr_d
     beta_1: float = PRESETS[DEFAULT_PRESET].beta_1
+    g_loss: str = PRESETS[DEFAULT_PRESET].g_loss  # one of G_LOSSES
+    d_steps: int = PRESETS[DEFAULT_PRESET].d_steps  # discriminator updates per G update
     seed: int = 0
     sample_every: float = 1.0  # seconds between progress grids (0: every step)
     quality_every: float | None = None  # seconds between live quality metrics; None: off
@@ -88,6 +94,10 @@ class RunConfig:
             raise ConfigError(
                 f"Unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}."
             )
+        if self.g_loss not in G_LOSSES:
+            raise ConfigError(
+                f"Unknown generator loss {self.g_loss!r}; choose one of: {', '.join(G_LOSSES)}."
+            )
         parsed = {
             "latent_dim": parse_int("Latent dimension", self.latent_dim, 1, MAX_LATENT_DIM),
             "epochs": parse_int("Epochs", self.epochs, 1, MAX_EPOCHS),
@@ -96,6 +106,7 @@ class RunConfig:
             "lr_d": parse_float("Discriminator learning rate", self.lr_d, 0.0, 1.0),
             "beta_1": parse_float("Adam beta_1", self.beta_1, 0.0, 0.999, low_open=False),
             "seed": parse_int("Seed", self.seed, 0, 2**31 - 1),
+            "d_steps": parse_int("D steps per G step", self.d_steps, 1, MAX_D_STEPS),
             "sample_every": parse_float(
                 "Sample interval (seconds)", self.sample_every, 0.0, 3600.0, low_open=False
             ),
@@ -133,10 +144,7 @@ class RunConfig:
         chosen = find_preset(preset)
         if chosen is None:
             return cls(preset=preset)  # raises the unknown-preset error
-        values = {
-            name: getattr(chosen, name)
-            for name in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "beta_1")
-        }
+        values = {name: getattr(chosen, name) for name in PRESET_SETTINGS}
         known = {field.name for field in fields(cls)}
         unknown = set(overrides) - known
         if unknown:

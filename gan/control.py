@@ -1,5 +1,6 @@
-"""`Control`: pause, resume and stop a run from another thread, and hand it work to do
-between two batches (saving the generator as it is now, say)."""
+"""`Control`: pause, resume and stop a run from another thread, change its learning rates,
+loss or D steps, and hand it work to do between two batches (saving the generator as it is
+now, say)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from gan.events import EndEvent
@@ -54,6 +56,12 @@ class Control:
         self._tasks.put((work, future))
         return future
 
+    def change(self, **settings: Any) -> Future:
+        """Change settings of the running training between two batches (`Trainer.change`:
+        learning rates, G's loss, D steps per G step); the future holds the values in force,
+        or the ConfigError that refused them."""
+        return self.submit(partial(change_settings, settings))
+
     def proceed(self, trainer) -> bool:
         """Block while paused (still running submitted work); False once stopped."""
         while True:
@@ -81,6 +89,11 @@ class Control:
                 future.set_result(work(trainer))
             except Exception as error:
                 future.set_exception(error)
+
+
+def change_settings(settings: dict[str, Any], trainer) -> dict[str, Any]:
+    """Work for `Control.change` (module-level: it may travel to a child process)."""
+    return trainer.change(**settings)
 
 
 class RunMirror:

@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from gan.config import RunConfig
 
-STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake")  # a step's figures
+STATS = ("g_loss", "d_loss", "d_real", "d_fake", "acc_real", "acc_fake", "g_gradient")
 HOOKS = ("on_start", "on_step", "on_samples", "on_epoch", "on_quality", "on_end")
 
 
@@ -47,17 +47,30 @@ class StepEvent:
     d_fake: float  # mean D(G(z))
     acc_real: float  # share of real images D calls real
     acc_fake: float  # share of fakes D calls fake
+    g_gradient: float  # the global norm of G's gradient
     images_per_s: float
     elapsed: float  # seconds since the loop started
 
 
 @dataclass(frozen=True)
+class DView:
+    """What D says of the progress grid's fakes and of ten real digits (probabilities of
+    "real"), and `looks`: where it looks in the grid's first fake, `(28, 28)` in [0, 1]."""
+
+    fake_scores: np.ndarray  # (n,), in the grid's order
+    real_images: np.ndarray  # (10, 28, 28, 1) in [0, 1]
+    real_scores: np.ndarray  # (10,)
+    looks: np.ndarray  # |d D(x) / d x| for the first fake, scaled to its largest value
+
+
+@dataclass(frozen=True)
 class SamplesEvent:
-    """The fixed-noise progress grid: `(H, W)` float32 in [0, 1]."""
+    """The fixed-noise progress grid: `(H, W)` float32 in [0, 1], and what D says of it."""
 
     step: int
     epoch: int
     grid: np.ndarray
+    d_view: DView | None = None
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,15 @@ def discriminator_loss(preset: Preset, real: Verdict, fake: Verdict, digits):
     return loss if real.digit_logits is None else loss + digit_fit(real.digit_logits, digits)
 
 
-def generator_loss(preset: Preset, fake: Verdict, asked):
-    """Have D call the fakes real (the non-saturating loss); with a digit head (AC-GAN), also
-    have it read the digit G was asked for, by label or by code."""
-    loss = bce(ops.ones_like(fake.score), fake.score, preset.d_output == "logits")
+def generator_loss(preset: Preset, fake: Verdict, asked, minimax=0.0):
+    """Have D call the fakes real: minimise -log D(G(z)) (the non-saturating loss), or, with
+    `minimax` 1, log(1 - D(G(z))) (the original minimax game, whose gradient vanishes when D
+    rejects every fake). With a digit head (AC-GAN), also have D read the digit G was asked
+    for, by label or by code."""
+    from_logits = preset.d_output == "logits"
+    non_saturating = bce(ops.ones_like(fake.score), fake.score, from_logits)
+    saturating = -bce(ops.zeros_like(fake.score), fake.score, from_logits)
+    loss = ops.where(minimax > 0.5, saturating, non_saturating)
     if fake.digit_logits is None:
         return loss
     return loss + preset.digit_head * digit_fit(fake.digit_logits, asked)

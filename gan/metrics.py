@@ -9,6 +9,9 @@
   real-vs-real floor for reference;
 - pixel diversity: mean distance between random pairs of samples, relative to real digits
   (near 0 means identical outputs);
+- within-digit diversity: for each digit, the mean feature distance between pairs of samples
+  that read as that digit, relative to the same for real digits of it (near 0: collapse
+  inside one digit, which coverage cannot see), with a warning when one falls;
 - path smoothness: along slerp walks between random latents, the largest frame-to-frame
   pixel step as a share of the walk's whole pixel length (a walk that morphs has many small
   steps; one that snaps from digit to digit has one big one), the classifier's digit changes
@@ -35,85 +38,14 @@ from gan.latent import (
     sample_noise,
     slerp,
 )
+from gan.quality import VANISHED_SHARE, WITHIN_DIGIT_NEEDS, Quality
 
 CONFIDENT = 0.9
-VANISHED_SHARE = 0.01  # a digit below 1% of samples counts as missing
-COVERAGE_NEEDS = 0.5  # which digits G draws is judged once this share is recognizable
 SNAP_SHARE = 0.25  # a walk "snaps" when one frame-to-frame step is this much of its length
 PPL_EPSILON = 1e-3  # the small step of the perceptual path length (StyleGAN uses 1e-4)
 FEATURES_LAYER = "features"
 CLASSIFIER = MODELS / "classifier.keras"
 REFERENCE = MODELS / "classifier_reference.npz"
-
-
-@dataclass(frozen=True)
-class Quality:
-    """Quality figures of one set of generated digits."""
-
-    n: int
-    recognizability: float
-    class_shares: list[float]
-    smallest_share: float
-    entropy: float  # of the predicted-class histogram, 1.0 = perfectly even
-    missing_digits: list[int]
-    frechet_distance: float
-    frechet_floor: float  # real test digits vs real test digits, same sample size
-    pixel_diversity: float  # relative to real digits (1.0 = as diverse as MNIST)
-    asked_digit_accuracy: float | None = None  # models that can be asked for a digit
-
-    @property
-    def too_early(self) -> bool:
-        """True while too few samples are recognizable to tell which digits G draws: an
-        untrained G's blobs get arbitrary labels, which is not mode collapse."""
-        return self.recognizability < COVERAGE_NEEDS
-
-    @property
-    def collapse_warning(self) -> str | None:
-        """A sentence when digits are missing (mode collapse), else None (also while
-        `too_early`)."""
-        if self.too_early or not self.missing_digits:
-            return None
-        digits = ", ".join(map(str, self.missing_digits))
-        return f"Mode collapse: digit(s) {digits} (almost) never appear."
-
-    @property
-    def coverage_note(self) -> str | None:
-        """While `too_early`, a sentence saying so; else None."""
-        if not self.too_early:
-            return None
-        return (
-            f"Too early to tell which digits G covers: {self.recognizability:.0%} of the "
-            f"samples are recognizable so far, and coverage is judged from "
-            f"{COVERAGE_NEEDS:.0%}."
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            **asdict(self),
-            "collapse_warning": self.collapse_warning,
-            "coverage_note": self.coverage_note,
-        }
-
-    def report(self) -> list[str]:
-        """The figures as a few readable lines (what `python -m gan evaluate` prints)."""
-        shares = "  ".join(f"{d}: {s:.1%}" for d, s in enumerate(self.class_shares))
-        smallest = int(np.argmin(self.class_shares))
-        ratio = self.frechet_distance / self.frechet_floor
-        lines = [
-            f"samples: {self.n:,}",
-            f"recognizable (classifier confidence >= 0.9): {self.recognizability:.1%}",
-            f"class shares: {shares}",
-            f"smallest class share: {self.smallest_share:.1%} (digit {smallest}); "
-            f"entropy {self.entropy:.3f} (1 = even)",
-            f"Frechet digit distance: {self.frechet_distance:.2f} (real-vs-real floor "
-            f"{self.frechet_floor:.2f}, {ratio:.1f}x)",
-            f"pixel diversity vs real digits: {self.pixel_diversity:.2f} (1 = as varied as MNIST)",
-        ]
-        if self.asked_digit_accuracy is not None:
-            lines.append(f"asked digit recognized: {self.asked_digit_accuracy:.1%}")
-        if self.collapse_warning:
-            lines.append(f"WARNING: {self.collapse_warning}")
-        return lines + ([self.coverage_note] if self.coverage_note else [])
 
 
 @dataclass(frozen=True)
@@ -233,6 +165,9 @@ class Judge:
             raise ConfigError(
                 f"Cannot read the metric reference {reference_path}: {error}"
             ) from error
+        weights, bias = self.model.get_layer("digit").get_weights()
+        real_digits = (self.real_features @ weights + bias).argmax(axis=1)
+        self.real_digit_diversity = digit_diversity(self.real_features, real_digits)
 
     def evaluate(
         self, images: np.ndarray, digits: np.ndarray | None = None, seed: int = 0
@@ -244,6 +179,8 @@ class Judge:
         nonzero = shares[shares > 0]
         entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(10))
         floor, real_diversity = self._baseline(len(images), seed)
+        confident = probabilities.max(axis=1) >= CONFIDENT
+        within = digit_diversity(features[confident], predicted[confident])
         return Quality(
             n=len(images),
             recognizability=float((probabilities.max(axis=1) >= CONFIDENT).mean()),
@@ -257,6 +194,10 @@ class Judge:
             asked_digit_accuracy=None
             if digits is None
             else float((predicted == np.asarray(digits)).mean()),
+            digit_diversity=[
+                None if ours is None else round(ours / real, 4)
+                for ours, real in zip(within, self.real_digit_diversity, strict=True)
+            ],
         )
 
     def _baseline(self, n: int, seed: int) -> tuple[float, float]:
@@ -359,6 +300,26 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     eigenvalues = np.linalg.eigvals(cov_a @ cov_b)
     trace_sqrt = np.sqrt(np.clip(eigenvalues.real, 0, None)).sum()
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+
+
+def digit_diversity(
+    features: np.ndarray, digits: np.ndarray, most: int = 200
+) -> list[float | None]:
+    """For each digit 0-9: the mean distance between the features `(n, d)` of pairs of
+    samples read as that digit (its first `most`), or None with fewer than
+    WITHIN_DIGIT_NEEDS of them."""
+    result: list[float | None] = []
+    for digit in range(10):
+        group = features[digits == digit][:most].astype(np.float64)
+        if len(group) < WITHIN_DIGIT_NEEDS:
+            result.append(None)
+            continue
+        squares = (group**2).sum(axis=1)
+        distances = np.sqrt(
+            np.clip(squares[:, None] + squares[None] - 2 * group @ group.T, 0, None)
+        )
+        result.append(float(distances.sum() / (len(group) * (len(group) - 1))))
+    return result
 
 
 def pixel_diversity(images: np.ndarray, seed: int = 0, pairs: int = 2000) -> float:

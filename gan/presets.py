@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 DIGITS = 10  # the digit head's and a digit code's size
+G_LOSSES = ("non-saturating", "minimax")  # G's loss: -log D(G(z)), or log(1 - D(G(z)))
+MAX_D_STEPS = 10  # discriminator updates per generator update, at most
 GROUPS = {"ours": "Our recipes", "classic": "Classic recipes", "demo": "Failure demos"}
 
 
@@ -34,6 +36,8 @@ class Preset:
     lr_d: float = 1e-4
     beta_1: float = 0.9
     real_label: float = 1.0  # < 1 is one-sided label smoothing
+    g_loss: Literal["non-saturating", "minimax"] = "non-saturating"
+    d_steps: int = 1  # discriminator updates per generator update
     grid: int = 4  # the progress grid is grid x grid samples
     reports_accuracy: bool = False
     keep_every: int = 0  # keep a copy of the generator every N epochs (0: off)
@@ -47,6 +51,7 @@ class Preset:
     g_width: int = 0  # the generator's width, for builders that take one (0: the builder's)
     d_width: int = 0  # the discriminator's filter count, for builders that take one (0: theirs)
     group: Literal["ours", "classic", "demo"] = "ours"  # where the Train page's picker lists it
+    demonstrates: str = ""  # a failure demo's failure: a key of gan.detectors.FAILURES
 
     def __post_init__(self) -> None:
         """Refuse flags that do not fit together (a mistake in this file, not a user's)."""
@@ -63,6 +68,8 @@ class Preset:
                     "update is simultaneous or alternating",
                 ),
                 (not 0.0 < self.real_label <= 1.0, "real_label is in (0, 1]"),
+                (self.g_loss not in G_LOSSES, "g_loss is non-saturating or minimax"),
+                (not 1 <= self.d_steps <= MAX_D_STEPS, f"d_steps is 1 to {MAX_D_STEPS}"),
                 (not 0.0 <= self.ema < 1.0, "ema is in [0, 1)"),
                 (self.digit_head < 0.0, "digit_head is >= 0"),
                 (self.digit_code not in (0, 2, DIGITS), f"digit_code is 0, 2 or {DIGITS}"),
@@ -80,6 +87,10 @@ class Preset:
                     "a map code (2 values) and only a map code has a temperature",
                 ),
                 (self.group not in GROUPS, "group is ours, classic or demo"),
+                (
+                    (self.group == "demo") != bool(self.demonstrates),
+                    "a failure demo, and only a demo, names the failure it demonstrates",
+                ),
                 (
                     bool(self.principal_components) != (self.generator == "principal_generator"),
                     "principal_components goes with the principal_generator",
@@ -154,32 +165,92 @@ def by_name(*presets: Preset) -> dict[str, Preset]:
     return {preset.name: preset for preset in presets}
 
 
-PRESETS = by_name(
+QUICK_DIGITS = replace(
+    FAST,
+    name="quick-digits",
+    summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
+    "training digits' 64 principal components; uses the labels. Best at its 1 epoch.",
+    source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
+    "weighted sum of the 64 principal components of 10,000 training digits, computed "
+    "without labels when the run starts; D judges every image through that same fixed "
+    "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
+    "digit head learns the digits from the labels; learning rates fall as "
+    "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
+    "epoch: trained longer, its digits get worse (measured on 3 seeds)",
+    generator="principal_generator",
+    discriminator="principal_discriminator",
+    epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)
+    lr_g=1e-3,
+    lr_d=1e-3,
+    grid=10,
+    conditional=True,
+    digit_head=1.0,
+    ema=0.99,
+    principal_components=64,
+    d_width=32,
+    lr_decay_steps=1500,
+)
+
+# The failure lab's demos (docs/failure_lab.md): unconditional, so that nothing but the game
+# keeps G drawing every digit; each fails one classic way, and `gan.detectors` names the
+# failure and the one setting that cures it.
+PRINCIPAL_UNCONDITIONAL = replace(
+    QUICK_DIGITS,
+    conditional=False,
+    digit_head=0.0,
+    ema=0.0,
+    lr_decay_steps=0,
+    grid=6,
+    epochs=3,
+)
+DEMOS = (
+    replace(
+        PRINCIPAL_UNCONDITIONAL,
+        name="collapse-demo",
+        summary="Mode collapse: G learns 10x faster than D and draws only a few digits, "
+        "hopping from one to the next. The fix: G's learning rate down to D's.",
+        source="this project; quick-digits' networks without labels, lr_g 1e-2 against "
+        "lr_d 1e-3: G chases whatever D currently believes, faster than D can learn that "
+        "G repeats itself",
+        lr_g=1e-2,
+        lr_d=1e-3,
+        group="demo",
+        demonstrates="collapse",
+    ),
     replace(
         FAST,
-        name="quick-digits",
-        summary="Mostly readable digits after 30 s on 2 CPU cores: G draws with the "
-        "training digits' 64 principal components; uses the labels. Best at its 1 epoch.",
-        source="this project; a conditional AC-GAN (Odena et al. 2017). G's image is a "
-        "weighted sum of the 64 principal components of 10,000 training digits, computed "
-        "without labels when the run starts; D judges every image through that same fixed "
-        "lens (a frozen linear feature, as in Projected GANs, Sauer et al. 2021) and its "
-        "digit head learns the digits from the labels; learning rates fall as "
-        "1 / (1 + step / 1500); G's moving average is shown and saved. Best at its 1 "
-        "epoch: trained longer, its digits get worse (measured on 3 seeds)",
-        generator="principal_generator",
-        discriminator="principal_discriminator",
-        epochs=1,  # 937 steps; longer runs get worse (docs/time_to_digits.md)
-        lr_g=1e-3,
-        lr_d=1e-3,
-        grid=10,
-        conditional=True,
-        digit_head=1.0,
-        ema=0.99,
-        principal_components=64,
-        d_width=32,
-        lr_decay_steps=1500,
+        name="strong-d-demo",
+        summary="D wins: the original minimax loss and a D that trains 5 times per G step "
+        "at 10x G's rate; D rejects every fake, G's gradient vanishes, the grid stays noise. "
+        "The fix: the non-saturating loss.",
+        source="this project; the fast networks with G minimising log(1 - D(G(z))) as in "
+        "Goodfellow et al. 2014, whose gradient vanishes when D is sure (their section 3)",
+        g_loss="minimax",
+        d_steps=5,
+        lr_g=2e-4,
+        lr_d=2e-3,
+        real_label=1.0,
+        epochs=3,
+        group="demo",
+        demonstrates="vanishing",
     ),
+    replace(
+        PRINCIPAL_UNCONDITIONAL,
+        name="oscillation-demo",
+        summary="No settling: learning rates 30x too high with Adam's full momentum; what "
+        "G draws swings from digit to digit. The fix: lower learning rates.",
+        source="this project; quick-digits' networks without labels at lr 3e-2 and "
+        "beta_1 0.9: each step overshoots the other network's last one",
+        lr_g=3e-2,
+        lr_d=3e-2,
+        beta_1=0.9,
+        group="demo",
+        demonstrates="oscillation",
+    ),
+)
+
+PRESETS = by_name(
+    QUICK_DIGITS,
     FAST,
     FAST_CONDITIONAL,
     CODED_DIGITS,
@@ -261,6 +332,7 @@ PRESETS = by_name(
         group="classic",
         grid=5,
     ),
+    *DEMOS,
 )
 
 DEFAULT_PRESET = "quick-digits"

@@ -34,7 +34,15 @@ SAMPLES = "samples"  # one grid per epoch: samples/epoch_NNN.png
 KEPT = "kept"  # the generators of presets that keep one every N epochs
 GENERATOR_NOW = "generator_now.keras"  # the app's "explore the generator as it is now"
 MAX_HISTORY = 2000  # per-step points kept; older ones are thinned to every other
-QUALITY_CURVES = ("recognizability", "smallest_share", "frechet_distance", "frechet_floor")
+QUALITY_CURVES = (
+    "recognizability",
+    "smallest_share",
+    "frechet_distance",
+    "frechet_floor",
+    "pixel_diversity",
+    "entropy",
+    "smallest_digit_diversity",  # None while no digit has enough samples to judge
+)
 STAGING = ".checkpoint-new"  # a checkpoint being written
 READY = ".checkpoint-ready"  # a complete checkpoint whose files are being moved into place
 
@@ -65,7 +73,9 @@ class RunState:
         """Keep a live quality measurement (a gan.metrics.Quality) for the run's record."""
         self.quality["step"].append(step)
         for name in QUALITY_CURVES:
-            self.quality[name].append(float(getattr(quality, name)))
+            value = getattr(quality, name)
+            self.quality[name].append(None if value is None else float(value))
+        self.quality["class_shares"].append(list(quality.class_shares))
 
 
 def samples_path(folder: Path, epoch: int) -> Path:

@@ -70,6 +70,8 @@ class Snapshot:
     queue_position: int = 0
     quality: dict[str, list[float]] = field(default_factory=dict)  # step -> metric curves
     latest_quality: Any = None  # the latest gan.metrics.Quality
+    d_view: Any = None  # the latest gan.events.DView: what D says of the grid
+    changes: list[str] = field(default_factory=list)  # settings changed mid-run, in words
 
     @property
     def progress(self) -> float:
@@ -119,6 +121,8 @@ class BackgroundRun(Callback):
         self._grid: np.ndarray | None = None
         self._end: EndEvent | None = None
         self._latest_quality = None
+        self._d_view = None
+        self._changes: list[str] = []
         self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
 
     def start(self) -> BackgroundRun:
@@ -165,7 +169,7 @@ class BackgroundRun(Callback):
 
     def on_samples(self, event: SamplesEvent) -> None:
         with self._lock:
-            self._grid = event.grid
+            self._grid, self._d_view = event.grid, event.d_view
 
     def on_epoch(self, event: EpochEvent) -> None:
         with self._lock:
@@ -228,7 +232,25 @@ class BackgroundRun(Callback):
                 position,
                 {k: v[:] for k, v in self._state.quality.items()},
                 self._latest_quality,
+                self._d_view,
+                self._changes[:],
             )
+
+    def change(self, timeout: float = 30.0, **settings: Any) -> dict[str, Any]:
+        """Change settings of the running training (see `Control.change`) and note it in
+        `changes`; returns the values in force. Raises ConfigError if refused or too late."""
+        if self.snapshot().status not in ("running", "paused"):
+            raise ConfigError("Only a running training can change its settings.")
+        before = self.snapshot().last
+        values = self._answer(self.control.change(**settings), timeout, "changed its settings")
+        words = ", ".join(
+            f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+            for name, value in settings.items()
+        )
+        with self._lock:
+            step = self._last.step if self._last else (before.step if before else 0)
+            self._changes.append(f"step {step:,}: {words}")
+        return values
 
     def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:
         """Save the generator as it is now, between two batches of the running training."""
@@ -238,6 +260,11 @@ class BackgroundRun(Callback):
                 "generator is in its run folder."
             )
         future = self.control.submit(partial(_save_generator, path))
+        return self._answer(future, timeout, "saved its generator; it is in the run folder")
+
+    def _answer(self, future: futures.Future, timeout: float, done: str) -> Any:
+        """The submitted work's result, waiting while the training lives; ConfigError if it
+        failed or the training ended first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (future.done() or self._thread.is_alive()):
             try:
@@ -246,9 +273,7 @@ class BackgroundRun(Callback):
                 continue
             except RunEndedError:
                 break
-        raise ConfigError(
-            "The training ended before its generator was saved; it is in the run folder."
-        )
+        raise ConfigError(f"The training ended before it {done}.")
 
 
 def _save_generator(path: str | Path, trainer) -> Path:

@@ -1,9 +1,10 @@
 """One GAN update, in either of the two orders the classic recipes use.
 
 `simultaneous_step` is the TensorFlow DCGAN tutorial's: one batch of fakes, both tapes, both
-updates. `alternating_step` is the Keras-GAN combined-model order: D on real images and on
-predicted fakes first, then G through the frozen D on fresh noise. Both return the step's
-STATS as one tensor; `Trainer` compiles the preset's one with `tf.function`.
+updates. `alternating_step` is the Keras-GAN combined-model order: `discriminator_step` (D on
+real images and on predicted fakes) then `generator_step` (G through the frozen D on fresh
+noise). Both return the step's STATS as one tensor; `Trainer` compiles the preset's one with
+`tf.function`, and `discriminator_step` alone for extra D updates (`d_steps`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from gan.presets import Preset
 
 @dataclass
 class Networks:
-    """What a step works on: the preset, both networks and their optimisers, G's noise."""
+    """What a step works on: the preset, both networks and their optimisers, G's noise, and
+    which loss G minimises (a variable: a running training can switch it)."""
 
     preset: Preset
     latent_dim: int
@@ -30,6 +32,7 @@ class Networks:
     g_optimizer: keras.optimizers.Optimizer
     d_optimizer: keras.optimizers.Optimizer
     noise_seed: keras.random.SeedGenerator
+    minimax: tf.Variable  # 1.0: G minimises log(1 - D(G(z))); 0.0: -log D(G(z))
 
 
 def simultaneous_step(nets: Networks, images, digits):
@@ -39,31 +42,42 @@ def simultaneous_step(nets: Networks, images, digits):
         fakes = nets.generator(g_inputs, training=True)
         real = judge(nets, images, digits)
         fake = judge(nets, fakes, asked)
-        g_loss = generator_loss(nets.preset, fake, asked)
+        g_loss = generator_loss(nets.preset, fake, asked, nets.minimax)
         d_loss = discriminator_loss(nets.preset, real, fake, digits)
-    update(nets.g_optimizer, g_tape, g_loss, nets.generator)
+    g_gradient = update(nets.g_optimizer, g_tape, g_loss, nets.generator)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
-    return statistics(nets.preset, g_loss, d_loss, real, fake)
+    return statistics(nets.preset, g_loss, d_loss, real, fake, g_gradient)
 
 
 def alternating_step(nets: Networks, images, digits):
     """Keras-GAN: D on real images and on G's predicted fakes, then G through a frozen D."""
-    n = ops.shape(images)[0]
-    g_inputs, asked = draw_noise(nets, n)
+    d_loss, real, fake = discriminator_step(nets, images, digits)
+    g_loss, g_gradient = generator_step(nets, ops.shape(images)[0])
+    return statistics(nets.preset, g_loss, d_loss, real, fake, g_gradient)
+
+
+def discriminator_step(nets: Networks, images, digits):
+    """One update of D alone, on real images and on G's predicted fakes: (loss, verdicts)."""
+    g_inputs, asked = draw_noise(nets, ops.shape(images)[0])
     fakes = nets.generator(g_inputs, training=False)
     with tf.GradientTape() as d_tape:
         real = judge(nets, images, digits)
         fake = judge(nets, fakes, asked)
         d_loss = discriminator_loss(nets.preset, real, fake, digits)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
+    return d_loss, real, fake
+
+
+def generator_step(nets: Networks, n):
+    """One update of G alone on `n` fresh fakes, through D (its weights unchanged): (loss,
+    the norm of G's gradient)."""
     g_inputs, asked = draw_noise(nets, n)
     with tf.GradientTape() as g_tape:
         # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only G's
         # gradients are applied) but it runs as in training (batch-statistics BN).
         fake_for_g = judge(nets, nets.generator(g_inputs, training=True), asked)
-        g_loss = generator_loss(nets.preset, fake_for_g, asked)
-    update(nets.g_optimizer, g_tape, g_loss, nets.generator)
-    return statistics(nets.preset, g_loss, d_loss, real, fake)
+        g_loss = generator_loss(nets.preset, fake_for_g, asked, nets.minimax)
+    return g_loss, update(nets.g_optimizer, g_tape, g_loss, nets.generator)
 
 
 STEPS = {"simultaneous": simultaneous_step, "alternating": alternating_step}
@@ -93,14 +107,17 @@ def judge(nets: Networks, images, digits) -> Verdict:
     return Verdict(out[0], out[1]) if nets.preset.digit_head else Verdict(out, None)
 
 
-def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model) -> None:
-    """Apply `loss`'s gradients to `model`'s trainable weights."""
+def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model):
+    """Apply `loss`'s gradients to `model`'s trainable weights; returns their global norm."""
     weights = model.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
+    gradients = tape.gradient(loss, weights)
+    optimizer.apply_gradients(zip(gradients, weights, strict=True))
+    return tf.linalg.global_norm(gradients)
 
 
-def statistics(preset: Preset, g_loss, d_loss, real: Verdict, fake: Verdict):
-    """The step's STATS: losses, mean D(x) and D(G(z)) as probabilities, D's accuracies."""
+def statistics(preset: Preset, g_loss, d_loss, real: Verdict, fake: Verdict, g_gradient):
+    """The step's STATS: losses, mean D(x) and D(G(z)) as probabilities, D's accuracies, the
+    norm of G's gradient."""
     as_probability = ops.sigmoid if preset.d_output == "logits" else (lambda score: score)
     p_real, p_fake = as_probability(real.score), as_probability(fake.score)
     return ops.stack(
@@ -111,5 +128,6 @@ def statistics(preset: Preset, g_loss, d_loss, real: Verdict, fake: Verdict):
             ops.mean(p_fake),
             ops.mean(ops.cast(p_real > 0.5, "float32")),
             ops.mean(ops.cast(p_fake < 0.5, "float32")),
+            ops.cast(g_gradient, "float32"),
         ]
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ import numpy as np
 
 from gan import io, runfolder
 from gan.checkpoints import Checkpoints, SaveError
-from gan.config import ConfigError, RunConfig
+from gan.config import LIVE_SETTINGS, ConfigError, RunConfig
 from gan.control import Control
+from gan.d_view import DViewer
 from gan.data import Dataset, batches, prepared_data
 from gan.events import (
     STATS,
@@ -55,12 +57,14 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from gan.steps import STEPS, Networks
+        from gan.steps import STEPS, Networks, discriminator_step
 
         self.config, self.data = config, data
         self.preset = preset or find_preset(config.preset)
         self.generator, self.discriminator = generator, discriminator
         self.state = state or RunState()
+        # What a running training can be told to change (`change`), as graph variables.
+        self.learning_rates = tf.Variable([config.lr_g, config.lr_d], trainable=False)
         self.nets = Networks(
             self.preset,
             config.latent_dim,
@@ -69,6 +73,7 @@ class Trainer:
             keras.optimizers.Adam(config.lr_g, beta_1=config.beta_1),
             keras.optimizers.Adam(config.lr_d, beta_1=config.beta_1),
             keras.random.SeedGenerator(config.seed),
+            tf.Variable(float(config.g_loss == "minimax"), trainable=False),
         )
         self.dataset = batches(data, config.batch_size, self.preset.data_range, config.seed)
         self.steps_per_epoch = len(data) // config.batch_size
@@ -77,6 +82,11 @@ class Trainer:
         self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
         self._update = STEPS[self.preset.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
+        self.d_step = tf.function(
+            lambda images, digits: discriminator_step(self.nets, images, digits)[0],
+            jit_compile=config.xla,
+        )
+        self.d_viewer = DViewer(self.nets, data)
         self.checkpoints = Checkpoints(self)  # saves the run folder as the loop goes
         self._judge = None  # the metrics classifier, loaded on first use
 
@@ -130,19 +140,42 @@ class Trainer:
     def _step(self, images, digits):
         """One update in the preset's order (see gan.steps), then the moving average."""
         self.steps_done.assign_add(1.0)
-        if self.preset.lr_decay_steps:
-            self._decay_learning_rates()
+        self._set_learning_rates()
         stats = self._update(self.nets, images, digits)
         if self.average is not None:
             self._update_average()
         return stats
 
-    def _decay_learning_rates(self) -> None:
-        """lr / (1 + t / lr_decay_steps) at step t: fast early, annealed later (and where it
-        was when a run is resumed)."""
-        factor = 1.0 / (1.0 + self.steps_done / self.preset.lr_decay_steps)
-        self.nets.g_optimizer.learning_rate.assign(self.config.lr_g * factor)
-        self.nets.d_optimizer.learning_rate.assign(self.config.lr_d * factor)
+    def _set_learning_rates(self) -> None:
+        """The run's learning rates, falling as lr / (1 + t / lr_decay_steps) at step t if the
+        preset decays them: fast early, annealed later (and where it was when a run is
+        resumed)."""
+        factor = 1.0
+        if self.preset.lr_decay_steps:
+            factor = 1.0 / (1.0 + self.steps_done / self.preset.lr_decay_steps)
+        self.nets.g_optimizer.learning_rate.assign(self.learning_rates[0] * factor)
+        self.nets.d_optimizer.learning_rate.assign(self.learning_rates[1] * factor)
+
+    def train_on(self, images, digits):
+        """One training step on a batch: `d_steps - 1` extra updates of D, then the preset's
+        update of both; returns the step's STATS."""
+        for _ in range(self.config.d_steps - 1):
+            self.d_step(images, digits)
+        return self.train_step(images, digits).numpy()
+
+    def change(self, **values: Any) -> dict[str, Any]:
+        """Change LIVE_SETTINGS of the running training (between two batches); raises
+        ConfigError for a bad value or another setting. Returns the values now in force."""
+        unknown = set(values) - set(LIVE_SETTINGS)
+        if unknown:
+            raise ConfigError(
+                f"A running training cannot change {', '.join(sorted(unknown))}; it can "
+                f"change {', '.join(LIVE_SETTINGS)}."
+            )
+        self.config = replace(self.config, **values)  # validated; saved in run.json
+        self.learning_rates.assign([self.config.lr_g, self.config.lr_d])
+        self.nets.minimax.assign(float(self.config.g_loss == "minimax"))
+        return {name: getattr(self.config, name) for name in LIVE_SETTINGS}
 
     def _update_average(self) -> None:
         """Move the average generator toward the trained one. The decay warms up as
@@ -154,10 +187,15 @@ class Trainer:
         for average, weight in zip(self.average.weights, self.generator.weights, strict=True):
             average.assign(decay * average + (1.0 - decay) * weight)
 
-    def sample_grid(self) -> np.ndarray:
-        """The progress grid from the run's fixed noise: `(H, W)` float32 in [0, 1]."""
-        images = render(self.output_generator, self.fixed_noise, self.fixed_digits)
-        return tile(images, self.preset.grid)
+    def grid_images(self) -> np.ndarray:
+        """The progress grid's images `(n, 28, 28, 1)` in [0, 1]."""
+        return render(self.output_generator, self.fixed_noise, self.fixed_digits)
+
+    def samples(self, epoch: int) -> SamplesEvent:
+        """The progress grid, with what D says of it and of a row of real digits."""
+        images = self.grid_images()
+        view = self.d_viewer(images, self.fixed_digits)
+        return SamplesEvent(self.state.step, epoch, tile(images, self.preset.grid), view)
 
     def measure_quality(self, epoch: int) -> QualityEvent:
         """Metrics of the generator's output on a fixed set of QUALITY_SAMPLES latents."""
@@ -206,7 +244,7 @@ class Trainer:
         deadline = started_at + config.max_seconds if config.max_seconds else math.inf
         emit("on_start", self._start_event())
         # Where G starts (noise, for a fresh run): shown before the first step's slow trace.
-        emit("on_samples", SamplesEvent(state.step, state.epoch, self.sample_grid()))
+        emit("on_samples", self.samples(state.epoch))
         loop_start = last_sample = last_quality = time.monotonic()
         step_time = None
         for epoch in range(state.epoch + 1, config.epochs + 1):
@@ -215,7 +253,7 @@ class Trainer:
                 if not control.proceed(self):
                     return EndEvent("stopped", control.stop_reason, state.step, state.epoch)
                 before = time.monotonic()
-                stats = self.train_step(images, digits).numpy()
+                stats = self.train_on(images, digits)
                 now = time.monotonic()
                 state.step += 1
                 state.seconds += now - before
@@ -228,7 +266,7 @@ class Trainer:
                 emit("on_step", event)
                 sums, count = sums + stats, count + 1
                 if now - last_sample >= config.sample_every:
-                    emit("on_samples", SamplesEvent(state.step, epoch, self.sample_grid()))
+                    emit("on_samples", self.samples(epoch))
                     last_sample = time.monotonic()
                 if config.quality_every is not None and now - last_quality >= config.quality_every:
                     emit("on_quality", self.measure_quality(epoch))
@@ -267,7 +305,7 @@ class Trainer:
     ) -> None:
         """Report the epoch's grid, and its means if all its batches ran."""
         means = dict(zip(STATS, (sums / max(count, 1)).tolist(), strict=True))
-        emit("on_samples", SamplesEvent(self.state.step, epoch, self.sample_grid()))
+        emit("on_samples", self.samples(epoch))
         if count == self.steps_per_epoch:
             self.state.epochs.append({"epoch": epoch, "step": self.state.step, **means})
             self.state.epoch = epoch
