@@ -3,9 +3,11 @@
 Train: the default preset with a 30 s time budget, photographed when the run has finished
 (the grid at 30 s). Interpolate: the default strip (seed 0 -> seed 1, slerp, 12 frames) and
 a 3 becoming an 8. Latent explorer: the default generator and its digit map. Prints the
-machine and how long the training took; writes docs/screenshots/*.png.
+machine and how long the training took; writes docs/screenshots/*.png. With --lab, only the
+failure lab: each demo started from the Classroom page, photographed when its detector
+fires, then after its fix once the detector clears (docs/screenshots/lab-*.png).
 
-    python benchmarks/app_screenshots.py [--port 8598] [--skip-train]
+    python benchmarks/app_screenshots.py [--port 8598] [--skip-train] [--lab]
 """
 
 from __future__ import annotations
@@ -60,6 +62,38 @@ def explore(page, url: str) -> None:
     page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
 
 
+def failure_lab(page, url: str) -> list[str]:
+    """Each demo failing, then fixed; returns a line per demo with its times."""
+    from gan.detectors import FAILURES
+    from gan.presets import PRESETS
+
+    lines = []
+    for preset in (p for p in PRESETS.values() if p.group == "demo"):
+        title = FAILURES[preset.demonstrates].title
+        page.goto(url)
+        started = time.monotonic()
+        page.get_by_role("button", name=f"Run {preset.name}").click()
+        page.get_by_text(f"{title}: firing.").wait_for(timeout=180_000)
+        fired = time.monotonic() - started
+        page.get_by_role("heading", name="Failure detectors").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"lab-{preset.name}-failing.png"))
+        page.get_by_role(
+            "button", name=f"Fix it: {FAILURES[preset.demonstrates].fix.label}"
+        ).click()
+        fixed = time.monotonic()
+        page.get_by_text(f"{title}: clear.").wait_for(timeout=180_000)
+        cleared = time.monotonic() - fixed
+        page.get_by_role("heading", name="Failure detectors").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"lab-{preset.name}-fixed.png"))
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text("Run stopped").wait_for()
+        lines.append(
+            f"{preset.name}: '{title}: firing' {fired:.0f} s after the click (startup "
+            f"included); 'clear' {cleared:.0f} s after Fix it"
+        )
+    return lines
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -68,21 +102,28 @@ def main() -> None:
     parser.add_argument(
         "--skip-train", action="store_true", help="keep train-30s.png (retake the others)"
     )
+    parser.add_argument("--lab", action="store_true", help="only the failure lab's screenshots")
     args = parser.parse_args()
     SHOTS.mkdir(parents=True, exist_ok=True)
     url = f"http://localhost:{args.port}"
     with running_server(args.port), sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1400 if args.lab else 1000})
         page.set_default_timeout(120_000)
         page.goto(url)  # the first visit starts TensorFlow's import and the spare process
         page.get_by_text("Generative Adversarial Network").wait_for()
         page.wait_for_timeout(15_000)
-        took = None if args.skip_train else train_30_s(page, url)
-        interpolate(page, url)
-        explore(page, url)
+        if args.lab:
+            lab = failure_lab(page, url)
+        else:
+            took = None if args.skip_train else train_30_s(page, url)
+            interpolate(page, url)
+            explore(page, url)
         browser.close()
     print(f"machine: {describe()}")
+    if args.lab:
+        print("\n".join(lab))
+        return
     if took is not None:
         print(f"Train with a 30 s budget: 'Run finished' {took:.1f} s after pressing Train")
     print(f"screenshots: {', '.join(sorted(p.name for p in SHOTS.glob('*.png')))}")

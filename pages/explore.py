@@ -3,26 +3,53 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import streamlit as st
 
+from gan.config import ConfigError, parse_int
 from gan.latent import (
     DIRECTION_LIMIT,
     DIRECTION_STEP,
     MAP_VALUES,
     code_temperature_of,
     digit_code_of,
+    is_conditional,
     latent_dim_of,
     render,
     sample_noise,
     with_digit_code,
 )
 from pages.common.charts import map_figure, show_image
+from pages.common.links import from_link, keep_link
 from pages.common.pickers import chosen_generator, code_help, digit_picker
 from pages.common.resources import directions_for
 from pages.common.server import start_page
 from pages.common.state import set_explorer_point
+
+DIGIT_KEY = "explore_digit"
+
+
+def point_from_link(generator, given: dict[str, str]) -> str | None:
+    """Set the seed and the digit from a lesson link, or say why they cannot be used."""
+    try:
+        seed = parse_int(
+            "Seed", given.get("seed", st.session_state.get("explore_seed", 0)), 0, 2**31 - 1
+        )
+        digit = parse_int("Digit", given["digit"], 0, 9) if "digit" in given else None
+    except ConfigError as error:
+        return f"This link's point was not used: {error}"
+    if digit is not None:
+        if is_conditional(generator):
+            st.session_state[DIGIT_KEY] = digit
+        elif digit_code_of(generator):
+            st.session_state[f"{DIGIT_KEY}-code"] = digit
+        else:
+            return "This link asks for a digit, but this generator cannot be asked for one."
+    st.session_state["explore_seed"] = seed
+    return None
+
 
 start_page()
 st.title("Latent explorer")
@@ -32,13 +59,16 @@ st.caption(
 )
 
 path, generator = chosen_generator()
+link_problem = from_link("explore", ("seed", "digit"), partial(point_from_link, generator))
+if link_problem:
+    st.error(link_problem)
 
 dim = latent_dim_of(generator)
 # The controls used while looking sit above the picture (on a phone the sidebar is closed).
 randomize, digit_box = st.columns(2, vertical_alignment="bottom")
 if randomize.button("Randomize", width="stretch"):
     st.session_state["explore_seed"] = int(np.random.default_rng().integers(0, 10_000))
-digit = digit_picker(generator, "explore_digit", digit_box)
+digit = digit_picker(generator, DIGIT_KEY, digit_box)
 with st.sidebar:
     st.header("Latent point")
     seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="explore_seed")
@@ -99,6 +129,7 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
         )
 
 
+keep_link("explore", {"seed": int(seed), "digit": digit})
 latent_point(
     generator, sample_noise(1, dim, int(seed))[0], directions_for(path), shown, digit, seed
 )

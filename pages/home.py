@@ -1,12 +1,18 @@
-"""Classroom: what a GAN is, shown with real pictures next to each short explanation."""
+"""Classroom: what a GAN is, shown with real pictures next to each short explanation, and
+the failure lab: each classic failure one click away."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
+from gan.config import ConfigError, RunConfig
+from gan.detectors import FAILURES
+from gan.presets import PRESETS
 from pages.common.charts import show_image
+from pages.common.forms import choose_preset
 from pages.common.resources import PRETRAINED, pretrained_generator, training_data
+from pages.common.runs import current_run, start_run
 from pages.common.server import start_page, tensorflow_ready
 
 start_page()
@@ -87,7 +93,10 @@ st.markdown(
     "not that the images got better — judge the pictures, not the loss.\n"
     "- **mean D(x)** (real) and **mean D(G(z))** (fake) are D's average confidence. Healthy "
     "training keeps both away from 0 and 1; if D(G(z)) sits at 0, D has won and G learns little.\n"
-    "- **NaN** losses mean training diverged: the app stops the run and keeps the last good model."
+    "- **NaN** losses mean training diverged: the app stops the run and keeps the last good "
+    "model.\n"
+    "- If D wins outright, D(G(z)) sits at 0 and, with the original minimax loss, G's "
+    "gradient vanishes: **see it happen** with the *D wins* demo in section 5."
 )
 
 st.subheader("4. What mode collapse looks like")
@@ -100,3 +109,53 @@ st.markdown(
     "*nearly identical* z's, which is what a collapsed generator draws for *every* z."
 )
 generated_strip("Imitated collapse: twelve nearly identical z, one shape", scale=0.05)
+st.markdown(
+    "That was an imitation. To watch a real generator collapse, and a detector name it while "
+    "it happens, run the *mode collapse* demo in section 5."
+)
+
+DEMO_TEXT = {
+    "collapse": "G learns 50 times faster than D. It chases whatever D likes at the moment "
+    "and ends up drawing only a few digits, hopping from one to the next.",
+    "vanishing": "D learns 5 times per step of G and 10 times faster, and G uses the "
+    "original minimax loss. D rejects every fake and G's gradient fades to nothing.",
+    "oscillation": "Learning rates 30 times too high. Every step overshoots the other "
+    "network's last one, and what G draws never settles.",
+}
+
+
+def demo_buttons() -> None:
+    """One click starts a demo for this browser and opens the Train page, where the
+    detectors name the failure and a switch cures it."""
+    running = current_run() is not None and current_run().active
+    demos = [preset for preset in PRESETS.values() if preset.group == "demo"]
+    for column, preset in zip(st.columns(len(demos)), demos, strict=True):
+        failure = FAILURES[preset.demonstrates]
+        with column:
+            st.markdown(f"**{failure.title}**")
+            st.caption(DEMO_TEXT[preset.demonstrates])
+            if st.button(f"Run {preset.name}", key=f"demo-{preset.name}", disabled=running):
+                start_demo(preset.name)
+    if running:
+        st.caption("Your run is still training: stop it on the Train page to start a demo.")
+
+
+def start_demo(name: str) -> None:
+    try:
+        start_run(RunConfig.create(name))
+    except ConfigError as error:
+        st.error(str(error))
+        return
+    choose_preset(name)
+    st.switch_page("pages/train.py")
+
+
+st.subheader("5. Break it on purpose: the failure lab")
+st.markdown(
+    "Each button below starts a real training that fails in one classic way. On the Train "
+    "page, the **failure detectors** watch every run: they say *too early to tell* until they "
+    "can judge, then name the failure with its evidence plotted beside it. Press **Fix it** "
+    "to change the one setting that cures it, in the middle of the run, and watch the "
+    "detector clear. **What D sees** shows D's score of every fake and where it looks."
+)
+demo_buttons()

@@ -12,6 +12,7 @@ from gan.runfolder import GENERATOR, GENERATOR_NOW
 from gan.trainer import QUALITY_SAMPLES
 from pages.common.charts import compare_figure, live_figure, run_colour, show_image
 from pages.common.forms import config_form
+from pages.common.lab import d_view_section, failure_lab
 from pages.common.runs import current_run, resume_run, run_label, saved_runs, start_run
 from pages.common.server import (
     max_training_seconds,
@@ -33,7 +34,7 @@ active = run is not None and run.active
 
 with st.sidebar:
     st.header("Settings")
-    config, problem = config_form(disabled=active)
+    config, problem, link_problem = config_form(disabled=active)
     if run is None and not tensorflow_ready():
         st.info("Loading TensorFlow in the background (first start only)…")
 
@@ -44,6 +45,8 @@ if not active:
             st.rerun()  # draw the controls of the running state
         except ConfigError as error:
             st.error(str(error))
+    if link_problem:
+        st.error(link_problem)
     if problem:  # here too: on a phone the sidebar with the field is closed
         st.error(f"{problem} Change it under Settings (the sidebar) to train.")
     elif config is not None and config.batch_size < SLOW_BATCH:
@@ -201,6 +204,8 @@ def live_charts() -> None:
         key="d_outputs",
     )
     quality_view(snap)
+    failure_lab(run, snap)
+    d_view_section(snap)
 
 
 def saved_runs_view(active: bool) -> None:

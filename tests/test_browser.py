@@ -280,6 +280,42 @@ def test_after_train_the_grid_and_its_controls_are_in_the_first_screen(server, c
         tab.get_by_text("Run stopped").wait_for()
 
 
+def test_a_lesson_link_opens_the_train_page_set_and_its_address_follows_the_form(server, page):
+    page.goto(f"{server}/train?preset=fast&epochs=3&seed=7")
+    preset = page.get_by_role("combobox", name="Preset")
+    page.wait_for_function("document.body.innerText.includes('Source: this project; a narrow')")
+    assert "fast" in preset.input_value()
+    epochs = page.get_by_label("Epochs")
+    assert epochs.input_value() == "3"
+    epochs.fill("5")
+    epochs.press("Enter")
+    page.wait_for_url("**epochs=5**")
+    assert "preset=fast" in page.url and "seed=7" in page.url
+    page.goto(f"{server}/explore?seed=42&digit=8")
+    page.get_by_text("rendered in").wait_for()
+    assert page.get_by_label("Seed").input_value() == "42"
+    page.goto(f"{server}/train?epochs=-2")
+    page.get_by_text("This link's settings were not used: Epochs must be").first.wait_for()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_student_breaks_a_gan_from_the_classroom_and_fixes_it_mid_run(server, chromium, size):
+    with screen(chromium, size) as tab:
+        tab.goto(server)
+        tab.get_by_role("button", name="Run collapse-demo").click()
+        tab.get_by_role("heading", name="Failure detectors").wait_for()
+        tab.wait_for_function("document.body.innerText.includes('running — step')")
+        tab.get_by_text("Mode collapse:").first.wait_for()
+        tab.get_by_role("heading", name="What D sees").wait_for()
+        tab.get_by_role("button", name="Fix it: Slow G down to D's pace").click()
+        tab.get_by_text("Done: slow G down to D's pace").wait_for()
+        tab.get_by_text("Changed mid-run at step").wait_for()
+        assert tab.locator("[data-testid='stException']").count() == 0
+        tab.screenshot(path=str(ARTIFACTS / f"failure-lab-{size}.png"), full_page=True)
+        tab.get_by_role("button", name="Stop").click()
+        tab.get_by_text("Run stopped").wait_for()
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_the_explorers_image_is_in_the_first_screen_and_follows_its_slider(server, chromium, size):
     with screen(chromium, size) as tab:

@@ -416,3 +416,81 @@ def test_the_end_of_a_run_says_it_is_saving_and_offers_no_pause(monkeypatch):
     poll_until(app, lambda r: not r.active)
     app.run()
     assert any("Run finished: 1 epoch done" in s.value for s in app.success)
+
+
+def test_the_classroom_offers_each_failure_demo_as_one_button():
+    app = page("home").run()
+    assert not app.exception
+    assert any("failure lab" in s.value for s in app.subheader)
+    labels = [b.label for b in app.button]
+    assert labels == ["Run collapse-demo", "Run strong-d-demo", "Run oscillation-demo"]
+    assert not any(b.disabled for b in app.button)
+
+
+@pytest.mark.system  # trains in a child process
+def test_a_demo_started_from_the_classroom_is_fixed_mid_run_from_the_train_page():
+    app = page("home").run()
+    next(b for b in app.button if b.label == "Run strong-d-demo").click().run()
+    run = current(app)
+    assert run.config.preset == "strong-d-demo" and run.config.g_loss == "minimax"
+    assert app.selectbox(key="preset").value == "strong-d-demo"  # the Train page, its form set
+    app.switch_page("pages/train.py")  # where the browser now is (AppTest reruns the first page)
+    poll_until(app, lambda r: r.snapshot().last is not None)
+    assert any(s.value == "Failure detectors" for s in app.subheader)
+    fix = next(b for b in app.button if b.label.startswith("Fix it: Switch G"))
+    fix.click().run()
+    assert any("non-saturating" in c for c in run.snapshot().changes)
+    assert any("Done: switch G to the non-saturating loss" in s.value for s in app.success)
+    poll_until(app, lambda r: r.snapshot().d_view is not None)
+    assert any(s.value == "What D sees" for s in app.subheader)
+    next(b for b in app.button if b.label == "Stop").click().run()
+    assert run.join(30)
+    record = json.loads((Path(run.config.out_dir) / "run.json").read_text())
+    assert record["config"]["g_loss"] == "non-saturating"  # the change is saved with the run
+
+
+def linked(name: str, **query: str) -> AppTest:
+    """A page opened from a lesson link: its URL carries `query`."""
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    app.switch_page(f"pages/{name}.py")
+    app.query_params.update(query)
+    return app.run()
+
+
+def test_a_lesson_link_sets_the_train_page_and_the_url_follows_the_form():
+    app = linked("train", preset="fast", epochs="3", lr_d="0.0002", seed="7")
+    assert not app.exception and not errors(app)
+    assert app.selectbox(key="preset").value == "fast"
+    assert app.number_input(key="epochs").value == 3
+    assert app.number_input(key="lr_d").value == pytest.approx(2e-4)
+    assert app.number_input(key="seed").value == 7
+    assert app.number_input(key="latent_dim").value == 64  # the preset's, not in the link
+    app.number_input(key="epochs").set_value(4).run()
+    assert app.number_input(key="epochs").value == 4  # the link does not undo a change
+    assert app.query_params["epochs"] == "4" and app.query_params["preset"] == "fast"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"epochs": "zero"}, "Epochs must be a whole number"),
+        ({"preset": "wide-conditional"}, "Unknown preset"),
+        ({"lr_g": "-1"}, "Generator learning rate must be"),
+    ],
+)
+def test_a_bad_lesson_link_is_explained_and_the_defaults_stay(query, words):
+    app = linked("train", **query)
+    assert any(
+        e.startswith("This link's settings were not used") and words in e for e in errors(app)
+    )
+    assert app.selectbox(key="preset").value == "quick-digits"
+    assert not app.button[0].disabled  # the defaults still train
+
+
+def test_a_lesson_link_sets_the_explorers_seed_and_digit():
+    app = linked("explore", seed="7", digit="3")
+    assert not app.exception and not errors(app)
+    assert app.number_input(key="explore_seed").value == 7
+    assert app.selectbox(key="explore_digit-code").value == 3
+    app = linked("explore", digit="12")
+    assert any("Digit must be a whole number from 0 to 9" in e for e in errors(app))

@@ -24,6 +24,9 @@ LINES = {
     "smallest_share": ("smallest digit share", "#8c564b"),
     "frechet_distance": ("Fréchet digit distance", "#7f7f7f"),
     "frechet_floor": ("real-vs-real floor", "#c7c7c7"),
+    "g_gradient": ("norm of G's gradient", "#e377c2"),
+    "pixel_diversity": ("pixel diversity vs real", "#1f77b4"),
+    "smallest_digit_diversity": ("least varied digit vs real", "#d62728"),
 }
 
 
@@ -41,10 +44,11 @@ def history_figure(
     history: dict[str, list[float]],
     names: tuple[str, ...],
     title: str,
-    y_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | str | None = None,
     window: int = 15,
 ) -> go.Figure:
-    """Step curves of the named statistics, smoothed over `window` points."""
+    """Step curves of the named statistics, smoothed over `window` points; `y_range` "log"
+    gives a logarithmic axis."""
     figure = go.Figure()
     steps = np.asarray(history.get("step", []))  # arrays: Plotly validates lists item by item
     for name in names:
@@ -66,7 +70,9 @@ def history_figure(
         legend={"orientation": "h", "y": -0.25},
         uirevision="keep",
     )
-    if y_range:
+    if y_range == "log":
+        figure.update_yaxes(type="log", exponentformat="e")
+    elif y_range:
         figure.update_yaxes(range=y_range)
     return figure
 
@@ -76,7 +82,7 @@ def live_figure(
     history: dict[str, list[float]],
     names: tuple[str, ...],
     title: str,
-    y_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | str | None = None,
     window: int = 15,
 ) -> go.Figure:
     """`history_figure`, built once per session and chart; later calls swap in the new data.
@@ -205,16 +211,36 @@ def png_bytes(image: np.ndarray, scale: int) -> bytes:
     return buffer.getvalue()
 
 
-def frame_strip(frames: np.ndarray, readings=None, width: int = 84) -> None:
+def frame_strip(frames: np.ndarray, readings=None, width: int = 84, captions=None) -> None:
     """Frames `(n, H, W)` in [0, 1] side by side, wrapping to the screen's width (a phone
     shows four a row), each with what the classifier reads under it (`readings`: digits and
-    confidences, or None)."""
-    captions = [f"{index + 1}" for index in range(len(frames))]
+    confidences), or the given `captions`, or its number."""
+    captions = captions or [f"{index + 1}" for index in range(len(frames))]
     if readings is not None:
         digits, confidences = readings
         captions = [f"{d} · {c:.0%}" for d, c in zip(digits, confidences, strict=True)]
     pictures = [png_bytes(frame, 3) for frame in frames]
     st.image(pictures, caption=captions, width=width, output_format="PNG")
+
+
+def scored_grid(images: np.ndarray, scores: np.ndarray, columns: int, scale: int = 2):
+    """Images `(n, 28, 28)` in [0, 1] in a grid, each enlarged `scale` times with its score
+    (a probability) written under it: `(H, W, 3)` in [0, 1], greener the higher."""
+    from PIL import ImageDraw
+
+    size, band = 28 * scale, 12
+    rows = int(np.ceil(len(images) / columns))
+    canvas = Image.new("RGB", (columns * (size + 2), rows * (size + band + 2)), (128, 128, 128))
+    draw = ImageDraw.Draw(canvas)
+    for index, (image, score) in enumerate(zip(images, scores, strict=True)):
+        row, col = divmod(index, columns)
+        x, y = col * (size + 2), row * (size + band + 2)
+        pixels = np.round(crisp(image, scale) * 255).astype(np.uint8)
+        canvas.paste(Image.fromarray(pixels).convert("RGB"), (x, y))
+        colour = (int(255 * (1 - score)), int(200 * score), 40)
+        draw.rectangle((x, y + size, x + size - 1, y + size + band - 1), fill=(255, 255, 255))
+        draw.text((x + 2, y + size), f"{score:.0%}", fill=colour)
+    return np.asarray(canvas, np.float32) / 255.0
 
 
 def show_image(image: np.ndarray, caption: str, scale: int = 3, container=st) -> None:

@@ -5,21 +5,49 @@ from __future__ import annotations
 import streamlit as st
 
 from gan.config import DATASETS, ConfigError, RunConfig
-from gan.presets import DEFAULT_PRESET, GROUPS, PRESETS
+from gan.presets import DEFAULT_PRESET, G_LOSSES, GROUPS, MAX_D_STEPS, PRESETS
+from pages.common.links import from_link, keep_link
+
+LINK_SETTINGS = ("preset", "latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "seed")
+
+
+def choose_preset(name: str) -> None:
+    """Set the form's preset and load its defaults (a click elsewhere, e.g. a demo)."""
+    st.session_state["preset"] = name
+    _preset_defaults(name)
 
 
 def _preset_defaults(name: str) -> None:
     """When the preset changes, load its defaults into the fields."""
     preset = PRESETS[name]
-    for field in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d"):
+    for field in ("latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "g_loss", "d_steps"):
         st.session_state[field] = getattr(preset, field)
 
 
-def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
-    """The training settings, or (None, what is wrong) with the error shown under them."""
+def settings_from_link(given: dict[str, str]) -> str | None:
+    """Set the form from a lesson link's values, or say why they cannot be used (the same
+    message as typed values get)."""
+    preset = given.pop("preset", st.session_state["preset"])
+    try:
+        if preset not in PRESETS:
+            RunConfig.create(f"{preset}?")  # the unknown-preset message, naming the choices
+        config = RunConfig.create(preset, **given)
+    except ConfigError as error:
+        return f"This link's settings were not used: {error}"
+    choose_preset(preset)
+    for name in given:
+        st.session_state[name] = getattr(config, name)
+    return None
+
+
+def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None, str | None]:
+    """The training settings, or None and what is wrong with the error shown under them; and
+    what was wrong with a lesson link's settings, if one was opened."""
     if "preset" not in st.session_state:
         st.session_state["preset"] = DEFAULT_PRESET
+        st.session_state["seed"] = 0
         _preset_defaults(DEFAULT_PRESET)
+    link_problem = from_link("train", LINK_SETTINGS, settings_from_link)
     preset = st.selectbox(
         "Preset",
         list(PRESETS),
@@ -48,7 +76,22 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
         lr_d = b.number_input(
             "Discriminator learning rate", key="lr_d", format="%.5f", step=1e-4, disabled=disabled
         )
-        seed = a.number_input("Seed", value=0, step=1, key="seed", disabled=disabled)
+        g_loss = a.selectbox(
+            "G's loss",
+            G_LOSSES,
+            key="g_loss",
+            disabled=disabled,
+            help="non-saturating: G minimises -log D(G(z)); minimax: log(1 - D(G(z))), "
+            "whose gradient vanishes when D rejects every fake.",
+        )
+        d_steps = b.number_input(
+            "D steps per G step",
+            step=1,
+            key="d_steps",
+            disabled=disabled,
+            help=f"How many times D learns for each step of G (1–{MAX_D_STEPS}).",
+        )
+        seed = a.number_input("Seed", step=1, key="seed", disabled=disabled)
         train_size = b.number_input(
             "Training images (0 = all)",
             value=0,
@@ -72,7 +115,7 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
             "longer. See benchmarks/bench_xla.py.",
         )
     try:
-        return RunConfig.create(
+        config = RunConfig.create(
             preset,
             dataset=dataset,
             latent_dim=latent_dim,
@@ -80,11 +123,15 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None]:
             batch_size=batch_size,
             lr_g=lr_g,
             lr_d=lr_d,
+            g_loss=g_loss,
+            d_steps=d_steps,
             seed=seed,
             train_size=train_size or None,
             max_seconds=max_seconds or None,
             xla=xla,
-        ), None
+        )
     except ConfigError as error:
         st.error(str(error))
-        return None, str(error)
+        return None, str(error), link_problem
+    keep_link("train", {name: getattr(config, name) for name in LINK_SETTINGS})
+    return config, None, link_problem

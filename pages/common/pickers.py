@@ -105,7 +105,8 @@ def digit_picker(generator, key: str, container=st.sidebar) -> int | None:
     from gan.latent import digit_code_of, is_conditional
 
     if is_conditional(generator):
-        return container.selectbox("Digit to draw", list(range(10)), index=7, key=key)
+        default = {} if key in st.session_state else {"index": 7}  # a lesson link set it
+        return container.selectbox("Digit to draw", list(range(10)), key=key, **default)
     code = digit_code_of(generator)
     if not code:
         return None

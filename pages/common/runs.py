@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from gan.config import RunConfig, parse_float
+from gan.detectors import QUALITY_EVERY_S  # live quality metrics, when the classifier is shipped
 from gan.metrics import CLASSIFIER, REFERENCE
 from gan.registry import RunRegistry, SavedRun, clean_up
 from gan.runs import BackgroundRun, in_this_process
@@ -28,7 +29,6 @@ from pages.common.server import (
 IDLE_TIMEOUT_S = parse_float(
     "GAN_IDLE_TIMEOUT_S", os.environ.get("GAN_IDLE_TIMEOUT_S", "60"), 0.0, 86400.0
 )
-QUALITY_EVERY_S = 8.0  # live sample-quality metrics, when the classifier is shipped
 TEMP = Path(tempfile.gettempdir())
 RUNS_ROOT = Path(os.environ.get("GAN_RUNS_DIR") or TEMP / "gan-studio-runs")
 UPLOADS = Path(os.environ.get("GAN_UPLOADS_DIR") or TEMP / "gan-studio-uploads")

@@ -1,0 +1,128 @@
+"""The failure lab's live views, on every run: the three detectors with their evidence and
+their one-switch fixes, and what D sees (its score of each fake and real digit, and where
+it looks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from gan.config import ConfigError
+from gan.detectors import FAILURES, SWING_SMOOTHING, diagnose
+from gan.presets import find_preset
+from pages.common.charts import frame_strip, live_figure, png_bytes, scored_grid
+
+EVIDENCE = {  # each detector's evidence: (curves, from which history, title, y range)
+    "collapse": (
+        ("recognizability", "smallest_share", "pixel_diversity", "smallest_digit_diversity"),
+        "quality",
+        "Coverage and diversity",
+        (0, 1.3),
+    ),
+    "vanishing": (("d_real", "d_fake", "g_gradient"), "steps", "D's verdicts, G's gradient", "log"),
+    "oscillation": (("d_real", "d_fake"), "steps", "D's verdicts (do they settle?)", (0, 1)),
+}
+ICONS = {"firing": ":material/error:", "clear": ":material/check_circle:", "too early": None}
+
+
+def failure_lab(run, snap) -> None:
+    """The detectors, side by side (stacked on a phone), each with its evidence and fix."""
+    st.subheader("Failure detectors")
+    findings = diagnose(snap.history, snap.quality)
+    demonstrated = find_preset(run.config.preset).demonstrates
+    for column, finding in zip(st.columns(len(findings)), findings, strict=True):
+        with column:
+            detector_view(run, snap, finding, offer_fix=finding.failure == demonstrated)
+    for change in snap.changes:
+        st.caption(f"Changed mid-run at {change}.")
+
+
+def detector_view(run, snap, finding, offer_fix: bool) -> None:
+    """One detector: its state in words, its evidence plotted, and its fix when it fires
+    (on a failure demo, from the start)."""
+    failure = FAILURES[finding.failure]
+    text = f"**{failure.title}**: {finding.state}. {finding.evidence}"
+    {"firing": st.error, "clear": st.success}.get(finding.state, st.info)(
+        text, icon=ICONS[finding.state]
+    )
+    names, source, title, y_range = EVIDENCE[finding.failure]
+    history = snap.quality if source == "quality" else snap.history
+    window = 1 if source == "quality" else SWING_SMOOTHING
+    st.plotly_chart(
+        live_figure(f"lab-{finding.failure}", history, names, title, y_range, window),
+        width="stretch",
+        key=f"lab-{finding.failure}",
+    )
+    live = snap.status in ("running", "paused")
+    fixed = st.session_state.get("lab_fixed", {}).get((run.config.out_dir, finding.failure))
+    if fixed:
+        st.success(f"{fixed}. {failure.fix.why}")
+    elif (
+        live
+        and (offer_fix or finding.state == "firing")
+        and st.button(f"Fix it: {failure.fix.label}", key=f"fix-{finding.failure}")
+    ):
+        apply_fix(run, finding.failure)
+
+
+def apply_fix(run, failure: str) -> None:
+    """Send the failure's fix to the running training and remember what it changed."""
+    fix = FAILURES[failure].fix
+    try:
+        run.change(**fix.settings(run.config.to_dict()))
+    except ConfigError as error:
+        st.error(str(error))
+        return
+    fixed = st.session_state.setdefault("lab_fixed", {})
+    fixed[run.config.out_dir, failure] = f"Done: {fix.label[0].lower()}{fix.label[1:]}"
+    st.rerun()
+
+
+def d_view_section(snap) -> None:
+    """What D says of the live grid and of real digits, and where it looks in one fake."""
+    view = snap.d_view
+    if view is None or snap.grid is None:
+        return
+    st.subheader("What D sees")
+    fakes, looks = st.columns([3, 2])
+    columns = find_preset(snap.start.config.preset).grid if snap.start else 10
+    images = grid_tiles(snap.grid, columns)
+    fakes.image(
+        png_bytes(scored_grid(images, view.fake_scores, columns), 1),
+        caption="The grid's fakes, each with D's score: the chance it gives that the image is real",
+        output_format="PNG",
+    )
+    with looks:
+        st.image(
+            png_bytes(where_d_looks(images[0], view.looks), 6),
+            caption="Where D looks in the first fake: red where a small change of a pixel "
+            "would change D's score most. This gradient is all G learns from.",
+            output_format="PNG",
+        )
+    st.caption("Ten real digits, with D's score of each:")
+    frame_strip(
+        view.real_images[..., 0],
+        captions=[f"{score:.0%} real" for score in view.real_scores],
+    )
+
+
+def grid_tiles(grid: np.ndarray, columns: int, size: int = 28, gap: int = 1) -> np.ndarray:
+    """The images `(n, 28, 28)` of a tiled grid (gan.latent.tile's layout)."""
+    rows = (grid.shape[0] + gap) // (size + gap)
+    return np.stack(
+        [
+            grid[
+                r * (size + gap) : r * (size + gap) + size,
+                c * (size + gap) : c * (size + gap) + size,
+            ]
+            for r in range(rows)
+            for c in range(columns)
+        ]
+    )
+
+
+def where_d_looks(image: np.ndarray, looks: np.ndarray) -> np.ndarray:
+    """The fake in grey with the size of D's gradient in red on top: `(28, 28, 3)` in [0, 1]."""
+    grey = np.repeat(image[..., None] * 0.6, 3, axis=2)
+    grey[..., 0] = np.maximum(grey[..., 0], looks)
+    return grey
