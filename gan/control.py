@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
+from gan.config import ConfigError
 from gan.events import EndEvent
 
 Work = Callable[[Any], Any]  # called with the Trainer, on the training thread
@@ -29,6 +31,8 @@ class Control:
         self._running.set()
         self._tasks: queue.SimpleQueue[tuple[Work, Future]] = queue.SimpleQueue()
         self.stop_reason = ""
+        self.pace: float | None = None  # slow motion: at most this many updates a second
+        self._passed = 0.0  # when `proceed` last let a batch through
 
     def pause(self) -> None:
         self._running.clear()
@@ -62,13 +66,27 @@ class Control:
         or the ConfigError that refused them."""
         return self.submit(partial(change_settings, settings))
 
+    def step(self, which: str = "both") -> Future:
+        """While paused: one update of both networks ("both"), of D alone ("d") or of G
+        alone ("g"), on a fresh batch (`Trainer.step_once`); the future holds its StepEvent."""
+        return self.submit(partial(step_networks, which))
+
+    def slow_motion(self, updates_per_s: float | None) -> Future:
+        """At most `updates_per_s` updates a second from now on (None: full speed)."""
+        return self.submit(partial(set_pace, updates_per_s))
+
     def proceed(self, trainer) -> bool:
-        """Block while paused (still running submitted work); False once stopped."""
+        """Block while paused (still running submitted work), then keep the pace of slow
+        motion; False once stopped."""
         while True:
             self.run_tasks(trainer)
             if self._running.wait(timeout=0.1):
                 self.run_tasks(trainer)
-                return not self._stop.is_set()
+                break
+        if self.pace:
+            self._stop.wait(max(0.0, self._passed + 1.0 / self.pace - time.monotonic()))
+        self._passed = time.monotonic()
+        return not self._stop.is_set()
 
     def take_tasks(self) -> list[tuple[Work, Future]]:
         """Remove and return the submitted work (to run it elsewhere, e.g. in a child process)."""
@@ -94,6 +112,20 @@ class Control:
 def change_settings(settings: dict[str, Any], trainer) -> dict[str, Any]:
     """Work for `Control.change` (module-level: it may travel to a child process)."""
     return trainer.change(**settings)
+
+
+def step_networks(which: str, trainer):
+    """Work for `Control.step`."""
+    return trainer.step_once(which)
+
+
+def set_pace(updates_per_s: float | None, trainer) -> float | None:
+    """Work for `Control.slow_motion`: the pace is kept by the Control of the training's own
+    process (a child's, an actor's), which the trainer holds while it runs."""
+    if updates_per_s is not None and not 0.0 < updates_per_s <= 1000.0:
+        raise ConfigError(f"Slow motion is 0 to 1,000 updates a second, not {updates_per_s}.")
+    trainer.control.pace = updates_per_s
+    return updates_per_s
 
 
 class RunMirror:

@@ -252,6 +252,16 @@ class BackgroundRun(Callback):
             self._changes.append(f"step {step:,}: {words}")
         return values
 
+    def step(self, which: str = "both", timeout: float = 30.0) -> None:
+        """While paused: one update of both networks, of D alone ("d") or of G alone ("g")."""
+        if self.snapshot().status != "paused":
+            raise ConfigError("Step works while the training is paused.")
+        self._answer(self.control.step(which), timeout, "made that step")
+
+    def slow_motion(self, updates_per_s: float | None, timeout: float = 30.0) -> None:
+        """At most `updates_per_s` updates a second from now on (None: full speed)."""
+        self._answer(self.control.slow_motion(updates_per_s), timeout, "changed its pace")
+
     def save_generator(self, path: str | Path, timeout: float = 60.0) -> Path:
         """Save the generator as it is now, between two batches of the running training."""
         if self.snapshot().status not in ("running", "paused", "stopping"):

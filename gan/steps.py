@@ -51,13 +51,14 @@ def simultaneous_step(nets: Networks, images, digits):
 
 def alternating_step(nets: Networks, images, digits):
     """Keras-GAN: D on real images and on G's predicted fakes, then G through a frozen D."""
-    d_loss, real, fake = discriminator_step(nets, images, digits)
-    g_loss, g_gradient = generator_step(nets, ops.shape(images)[0])
+    d_loss, real, fake, _ = discriminator_step(nets, images, digits)
+    g_loss, g_gradient, _ = generator_step(nets, ops.shape(images)[0])
     return statistics(nets.preset, g_loss, d_loss, real, fake, g_gradient)
 
 
 def discriminator_step(nets: Networks, images, digits):
-    """One update of D alone, on real images and on G's predicted fakes: (loss, verdicts)."""
+    """One update of D alone, on real images and on G's predicted fakes: (loss, verdicts on
+    the real images and on the fakes, the digits the fakes were asked for)."""
     g_inputs, asked = draw_noise(nets, ops.shape(images)[0])
     fakes = nets.generator(g_inputs, training=False)
     with tf.GradientTape() as d_tape:
@@ -65,22 +66,39 @@ def discriminator_step(nets: Networks, images, digits):
         fake = judge(nets, fakes, asked)
         d_loss = discriminator_loss(nets.preset, real, fake, digits)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
-    return d_loss, real, fake
+    return d_loss, real, fake, asked
 
 
 def generator_step(nets: Networks, n):
     """One update of G alone on `n` fresh fakes, through D (its weights unchanged): (loss,
-    the norm of G's gradient)."""
+    the norm of G's gradient, D's verdict on the fakes)."""
     g_inputs, asked = draw_noise(nets, n)
     with tf.GradientTape() as g_tape:
         # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only G's
         # gradients are applied) but it runs as in training (batch-statistics BN).
         fake_for_g = judge(nets, nets.generator(g_inputs, training=True), asked)
         g_loss = generator_loss(nets.preset, fake_for_g, asked, nets.minimax)
-    return g_loss, update(nets.g_optimizer, g_tape, g_loss, nets.generator)
+    return g_loss, update(nets.g_optimizer, g_tape, g_loss, nets.generator), fake_for_g
+
+
+def discriminator_only_step(nets: Networks, images, digits):
+    """Step D: one update of D alone; G's loss on those fakes is reported, not applied."""
+    d_loss, real, fake, asked = discriminator_step(nets, images, digits)
+    g_loss = generator_loss(nets.preset, fake, asked, nets.minimax)
+    return statistics(nets.preset, g_loss, d_loss, real, fake, ops.zeros(()))
+
+
+def generator_only_step(nets: Networks, images, digits):
+    """Step G: one update of G alone; D's loss on the real images and on those fakes is
+    reported, not applied."""
+    g_loss, g_gradient, fake = generator_step(nets, ops.shape(images)[0])
+    real = judge(nets, images, digits)
+    d_loss = discriminator_loss(nets.preset, real, fake, digits)
+    return statistics(nets.preset, g_loss, d_loss, real, fake, g_gradient)
 
 
 STEPS = {"simultaneous": simultaneous_step, "alternating": alternating_step}
+ONE_NETWORK = {"d": discriminator_only_step, "g": generator_only_step}  # Step D, Step G
 
 
 def draw_noise(nets: Networks, n):

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,10 @@ from gan.events import (
     StartEvent,
     StepEvent,
 )
-from gan.latent import render, sample_noise, tile
+from gan.latent import render, tile
 from gan.presets import Preset, find_preset
 from gan.runfolder import RunState
+from gan.starts import fixed_inputs, moving_average_of, start_from
 
 QUALITY_SAMPLES = 300  # latents scored by the live quality metrics
 
@@ -57,7 +59,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from gan.steps import STEPS, Networks, discriminator_step
+        from gan.steps import ONE_NETWORK, STEPS, Networks, discriminator_step
 
         self.config, self.data = config, data
         self.preset = preset or find_preset(config.preset)
@@ -82,11 +84,15 @@ class Trainer:
         self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
         self._update = STEPS[self.preset.update]
         self.train_step = tf.function(self._step, jit_compile=config.xla)
-        self.d_step = tf.function(
-            lambda images, digits: discriminator_step(self.nets, images, digits)[0],
-            jit_compile=config.xla,
-        )
+        self.d_step = tf.function(partial(discriminator_step, self.nets), jit_compile=config.xla)
+        self.one_network = {  # Step D and Step G: one network's update alone
+            which: tf.function(partial(self._one_network_step, which, step), jit_compile=config.xla)
+            for which, step in ONE_NETWORK.items()
+        }
         self.d_viewer = DViewer(self.nets, data)
+        self.control: Control | None = None  # while running: its Control (see `run`)
+        self._manual_batches = None  # batches for steps asked for while paused
+        self._emit, self._epoch, self._loop_start = Emitter([]), 0, time.monotonic()
         self.checkpoints = Checkpoints(self)  # saves the run folder as the loop goes
         self._judge = None  # the metrics classifier, loaded on first use
 
@@ -145,6 +151,36 @@ class Trainer:
         if self.average is not None:
             self._update_average()
         return stats
+
+    def _one_network_step(self, which: str, step, images, digits):
+        """Step D or Step G (see gan.steps.ONE_NETWORK); the moving average follows G."""
+        self.steps_done.assign_add(1.0)
+        self._set_learning_rates()
+        stats = step(self.nets, images, digits)
+        if self.average is not None and which == "g":
+            self._update_average()
+        return stats
+
+    def step_once(self, which: str) -> StepEvent:
+        """One update on a fresh batch, asked for while the run is paused (`Control.step`):
+        "both" (the preset's update), "d" or "g" (that network alone). Reported like any
+        step, followed by the grid."""
+        if which != "both" and which not in self.one_network:
+            raise ConfigError(f"A step updates both networks, d or g, not {which!r}.")
+        if self._manual_batches is None:
+            self._manual_batches = iter(self.dataset.repeat())
+        images, digits = next(self._manual_batches)
+        if which == "both":
+            stats = self.train_on(images, digits)
+        else:
+            stats = self.one_network[which](images, digits).numpy()
+        self.state.step += 1
+        elapsed = time.monotonic() - self._loop_start
+        event = StepEvent(self.state.step, self._epoch, *map(float, stats), 0.0, elapsed)
+        self.state.record_step(event)
+        self._emit("on_step", event)
+        self._emit("on_samples", self.samples(self._epoch))
+        return event
 
     def _set_learning_rates(self) -> None:
         """The run's learning rates, falling as lr / (1 + t / lr_decay_steps) at step t if the
@@ -217,8 +253,8 @@ class Trainer:
         started_at: float | None = None,
     ) -> EndEvent:
         """Train until done, stopped, out of time, diverged or failed; never raises."""
-        control = control or Control()
-        emit = Emitter([*callbacks, self.checkpoints])
+        control = self.control = control or Control()
+        emit = self._emit = Emitter([*callbacks, self.checkpoints])
         try:
             end = self._loop(emit, control, started_at or time.monotonic())
             self.checkpoints.finish(end)
@@ -245,9 +281,10 @@ class Trainer:
         emit("on_start", self._start_event())
         # Where G starts (noise, for a fresh run): shown before the first step's slow trace.
         emit("on_samples", self.samples(state.epoch))
-        loop_start = last_sample = last_quality = time.monotonic()
+        loop_start = last_sample = last_quality = self._loop_start = time.monotonic()
         step_time = None
         for epoch in range(state.epoch + 1, config.epochs + 1):
+            self._epoch = epoch
             epoch_start, sums, count = time.monotonic(), np.zeros(len(STATS)), 0
             for images, digits in self.dataset:
                 if not control.proceed(self):
@@ -328,42 +365,6 @@ class Trainer:
 def smoothed(average: float | None, value: float) -> float:
     """A moving average of step times (the first value starts it)."""
     return value if average is None else 0.9 * average + 0.1 * value
-
-
-def start_from(folder: Path, generator, discriminator) -> None:
-    """Copy the networks of the run in `folder` (its generator.keras and discriminator.keras)
-    into freshly built ones of the same shapes: fine-tuning, e.g. a digit code made soft."""
-    for name, network in (
-        (runfolder.GENERATOR, generator),
-        (runfolder.DISCRIMINATOR, discriminator),
-    ):
-        trained = io.load_model(folder / name)
-        try:
-            network.set_weights(trained.get_weights())
-        except ValueError as error:
-            raise ConfigError(
-                f"{folder / name} does not fit this preset's {network.name} ({error})."
-            ) from error
-
-
-def fixed_inputs(config: RunConfig, preset: Preset) -> tuple[np.ndarray, np.ndarray | None]:
-    """The run's fixed progress-grid noise, and digits (one row per digit) if the preset can
-    be asked for a digit (by label or by code)."""
-    count = preset.grid**2
-    noise = sample_noise(count, config.latent_dim, seed=config.seed + 1)
-    digits = (np.arange(count) // preset.grid % 10).astype(np.int32)
-    return noise, digits if preset.conditional or preset.digit_code else None
-
-
-def moving_average_of(generator, preset: Preset):
-    """A copy of `generator` to hold its moving average, or None if the preset keeps none."""
-    if not preset.ema:
-        return None
-    import keras
-
-    average = keras.models.clone_model(generator)
-    average.set_weights(generator.get_weights())
-    return average
 
 
 def prepare(config: RunConfig, data: Dataset | None = None) -> Trainer | EndEvent:

@@ -24,6 +24,12 @@ from pages.common.state import explore_generator
 from pages.common.text import duration
 
 CHARTS_EVERY_S = 2.0  # the progress and the grid update every second
+STEPS = (  # the buttons of a paused run: one update at a time, as in GAN Lab
+    ("Step", "both", "One update of both networks, then pause again."),
+    ("Step D", "d", "One update of D alone: G stays as it is."),
+    ("Step G", "g", "One update of G alone: D stays as it is."),
+)
+PACES = {"full speed": None, "10": 10.0, "5": 5.0, "2": 2.0, "1": 1.0}  # slow motion
 SLOW_BATCH = 16  # smaller batches get a hint that training will be slow
 
 start_page()
@@ -57,7 +63,8 @@ if not active:
 
 
 def run_controls(snap) -> None:
-    """Pause / Resume and Stop, offered only while they can act."""
+    """Pause / Resume and Stop, offered only while they can act; while paused, one update at
+    a time (both networks, D alone, G alone); slow motion."""
     can_act = snap.status in ("running", "paused")
     paused = snap.status == "paused"
     left, right = st.columns(2)
@@ -75,6 +82,28 @@ def run_controls(snap) -> None:
         disabled=snap.status not in ("queued", "preparing", "running", "paused"),
         on_click=run.stop,
     )
+    if paused:
+        for column, (label, which, words) in zip(st.columns(3), STEPS, strict=True):
+            column.button(
+                label, key=f"step-{which}", width="stretch", help=words, on_click=act,
+                args=(run.step, which),
+            )  # fmt: skip
+    if can_act:
+        key = f"pace-{run.config.out_dir}"  # each run starts at full speed
+        st.select_slider(
+            "Slow motion (updates a second)",
+            list(PACES),
+            key=key,
+            on_change=lambda: act(run.slow_motion, PACES[st.session_state[key]]),
+        )
+
+
+def act(command, *args) -> None:
+    """Send a command to the run; a refusal shows as a toast (this runs as a callback)."""
+    try:
+        command(*args)
+    except ConfigError as error:
+        st.toast(str(error))
 
 
 def status_line(snap) -> None:

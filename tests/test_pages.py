@@ -494,3 +494,29 @@ def test_a_lesson_link_sets_the_explorers_seed_and_digit():
     assert app.selectbox(key="explore_digit-code").value == 3
     app = linked("explore", digit="12")
     assert any("Digit must be a whole number from 0 to 9" in e for e in errors(app))
+
+
+@pytest.mark.system  # trains in a child process
+def test_a_paused_run_steps_one_network_at_a_time_and_runs_in_slow_motion():
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.number_input(key="epochs").set_value(500).run()
+    app.button[0].click().run()
+    poll_until(app, lambda r: r.snapshot().last is not None)
+    run = current(app)
+    next(b for b in app.button if b.label == "Pause").click().run()
+    poll_until(app, lambda r: r.snapshot().status == "paused")
+    before = run.snapshot().last.step
+    next(b for b in app.button if b.label == "Step D").click().run()
+    after_d = run.snapshot().last
+    assert after_d.step == before + 1 and after_d.g_gradient == 0.0  # G did not learn
+    next(b for b in app.button if b.label == "Step G").click().run()
+    assert run.snapshot().last.step == before + 2 and run.snapshot().last.g_gradient > 0
+    next(b for b in app.button if b.label == "Step").click().run()
+    assert run.snapshot().last.step == before + 3
+    assert run.snapshot().status == "paused"  # and it stays paused
+    app.select_slider(key=f"pace-{run.config.out_dir}").set_value("1").run()
+    next(b for b in app.button if b.label == "Resume").click().run()
+    poll_until(app, lambda r: r.snapshot().last.step >= before + 5)
+    next(b for b in app.button if b.label == "Stop").click().run()
+    assert run.join(30)

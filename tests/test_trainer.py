@@ -108,6 +108,54 @@ def test_pause_blocks_training_until_resume(small):
     assert recorder.kinds().count("StepEvent") == 8
 
 
+def test_while_paused_step_d_and_step_g_each_change_one_network_and_step_changes_both(small):
+    def weights(trainer):
+        return [
+            [w.numpy().copy() for w in network.trainable_weights]
+            for network in (trainer.generator, trainer.discriminator)
+        ]
+
+    def changed(before, after) -> list[bool]:  # [G changed, D changed]
+        return [
+            any(not np.array_equal(a, b) for a, b in zip(x, y, strict=True))
+            for x, y in zip(before, after, strict=True)
+        ]
+
+    control, asked = Control(), {}
+
+    def pause_at_step_2(event):
+        if event.step == 2 and not asked:
+            control.pause()
+            for name in ("start", "d", "after d", "g", "after g", "both", "after both"):
+                work = weights if name.startswith(("start", "after")) else None
+                asked[name] = control.submit(weights) if work else control.step(name)
+            asked["bad"] = control.step("e")
+            control.submit(lambda trainer: control.resume())
+
+    recorder = Recorder(pause_at_step_2)
+    assert train(tiny(epochs=1), [recorder], control, data=small).reason == "finished"
+    seen = {name: future.result() for name, future in asked.items() if name != "bad"}
+    assert changed(seen["start"], seen["after d"]) == [False, True]  # Step D: D alone
+    assert changed(seen["after d"], seen["after g"]) == [True, False]  # Step G: G alone
+    assert changed(seen["after g"], seen["after both"]) == [True, True]
+    assert [seen[name].step for name in ("d", "g", "both")] == [3, 4, 5]  # each one a step
+    assert seen["d"].g_gradient == 0.0 and seen["g"].g_gradient > 0.0
+    with pytest.raises(ConfigError, match="not 'e'"):
+        asked["bad"].result()
+    steps = [e.step for e in recorder.events if type(e).__name__ == "StepEvent"]
+    assert steps == list(range(1, 4 + 3 + 1))  # 4 batches of the epoch and 3 asked for
+
+
+def test_slow_motion_sets_the_pace_of_the_training_process_and_refuses_nonsense(small):
+    control = Control()
+    futures = [control.slow_motion(5.0), control.slow_motion(0.0), control.slow_motion(None)]
+    assert train(tiny(epochs=1), [], control, data=small).reason == "finished"
+    assert futures[0].result() == 5.0 and futures[2].result() is None
+    with pytest.raises(ConfigError, match="Slow motion"):
+        futures[1].result()
+    assert control.pace is None
+
+
 @pytest.mark.system  # several trainings, resumed or timed out
 def test_checkpoint_round_trip_and_resume(tmp_path, small):
     out = tmp_path / "run"
