@@ -241,15 +241,13 @@ class BackgroundRun(Callback):
         `changes`; returns the values in force. Raises ConfigError if refused or too late."""
         if self.snapshot().status not in ("running", "paused"):
             raise ConfigError("Only a running training can change its settings.")
-        before = self.snapshot().last
         values = self._answer(self.control.change(**settings), timeout, "changed its settings")
         words = ", ".join(
             f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
             for name, value in settings.items()
         )
         with self._lock:
-            step = self._last.step if self._last else (before.step if before else 0)
-            self._changes.append(f"step {step:,}: {words}")
+            self._changes.append(f"step {self._last.step if self._last else 0:,}: {words}")
         return values
 
     def step(self, which: str = "both", timeout: float = 30.0) -> None:

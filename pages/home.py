@@ -115,7 +115,7 @@ st.markdown(
 )
 
 DEMO_TEXT = {
-    "collapse": "G learns 50 times faster than D. It chases whatever D likes at the moment "
+    "collapse": "G learns 10 times faster than D. It chases whatever D likes at the moment "
     "and ends up drawing only a few digits, hopping from one to the next.",
     "vanishing": "D learns 5 times per step of G and 10 times faster, and G uses the "
     "original minimax loss. D rejects every fake and G's gradient fades to nothing.",

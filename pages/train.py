@@ -167,9 +167,9 @@ def quality_view(snap) -> None:
         live_figure(
             "quality",
             quality,
-            ("recognizability", "smallest_share"),
+            ("recognizability", "smallest_share", "smallest_digit_diversity"),
             "Sample quality",
-            (0, 1),
+            (0, 1.2),
             window=1,
         ),
         width="stretch",
@@ -188,7 +188,9 @@ def quality_view(snap) -> None:
     )
     st.caption(
         f"On {QUALITY_SAMPLES} fixed latents: recognizable = share a digit classifier labels "
-        "with ≥90% confidence; smallest digit share falls towards 0 under mode collapse."
+        "with ≥90% confidence; smallest digit share falls towards 0 when digits vanish, and "
+        "the least varied digit (its samples' variety against real digits') when G draws one "
+        "image of a digit for every z."
     )
 
 

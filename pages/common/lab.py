@@ -97,6 +97,7 @@ def d_view_section(snap) -> None:
             png_bytes(where_d_looks(images[0], view.looks), 6),
             caption="Where D looks in the first fake: red where a small change of a pixel "
             "would change D's score most. This gradient is all G learns from.",
+            width=224,
             output_format="PNG",
         )
     st.caption("Ten real digits, with D's score of each:")
