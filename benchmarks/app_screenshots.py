@@ -85,7 +85,7 @@ def failure_lab(page, url: str) -> list[str]:
         cleared = time.monotonic() - fixed
         page.get_by_role("heading", name="Failure detectors").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"lab-{preset.name}-fixed.png"))
-        page.get_by_role("button", name="Stop").click()
+        page.get_by_role("button", name="Stop", exact=True).click()
         page.get_by_text("Run stopped").wait_for()
         lines.append(
             f"{preset.name}: '{title}: firing' {fired:.0f} s after the click (startup "

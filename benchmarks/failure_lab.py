@@ -52,7 +52,8 @@ class Watch(Callback):
         self.fired_at = self.fixed_at = self.cleared_at = None
         self.checks_after_firing, self.firing_after_firing = 0, 0
         self.late_checks, self.late_firing = 0, 0  # in the last half of the fix's window
-        self.alarms: dict[str, float] = {}  # healthy runs: failure -> first seconds
+        self.alarms: dict[str, float] = {}  # failure -> seconds when it first fired
+        self.evidence: dict[str, str] = {}  # failure -> what it said then
 
     def on_start(self, event) -> None:
         self.started = time.monotonic()
@@ -70,8 +71,8 @@ class Watch(Callback):
         now = time.monotonic() - self.started
         findings = {f.failure: f for f in diagnose(self.state.steps, self.state.quality)}
         for failure, finding in findings.items():
-            if finding.state == "firing":
-                self.alarms.setdefault(failure, now)
+            if finding.state == "firing" and failure not in self.alarms:
+                self.alarms[failure], self.evidence[failure] = now, finding.evidence
         if self.failure is None:
             return
         firing = findings[self.failure].state == "firing"
@@ -115,6 +116,7 @@ def run(preset: str, seed: int, data, failure, window: float, fix: bool, epochs=
         "cleared_s": None if watch.cleared_at is None else watch.cleared_at - watch.fixed_at,
         "late_firing": watch.late_firing / max(watch.late_checks, 1) if fix else None,
         "alarms": watch.alarms,
+        "evidence": watch.evidence,
         "epochs": epochs,
         "window": window,
     }

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 VANISHED_SHARE = 0.01  # a digit below 1% of samples counts as missing
 COVERAGE_NEEDS = 0.5  # which digits G draws is judged once this share is recognizable
-WITHIN_DIGIT_LOW = 0.5  # a digit whose samples vary less than this (vs real ones) collapsed
+WITHIN_DIGIT_LOW = 0.35  # a digit whose samples vary less than this (vs real ones) collapsed
 WITHIN_DIGIT_NEEDS = 5  # recognizable samples of a digit before its diversity is judged
 
 

@@ -276,7 +276,7 @@ def test_after_train_the_grid_and_its_controls_are_in_the_first_screen(server, c
         other.goto(f"{server}/train")
         other.wait_for_function("document.body.innerText.includes('running — step')")
         other.close()
-        tab.get_by_role("button", name="Stop").click()
+        tab.get_by_role("button", name="Stop", exact=True).click()
         tab.get_by_text("Run stopped").wait_for()
 
 
@@ -312,7 +312,7 @@ def test_a_student_breaks_a_gan_from_the_classroom_and_fixes_it_mid_run(server, 
         tab.get_by_text("Changed mid-run at step").wait_for()
         assert tab.locator("[data-testid='stException']").count() == 0
         tab.screenshot(path=str(ARTIFACTS / f"failure-lab-{size}.png"), full_page=True)
-        tab.get_by_role("button", name="Stop").click()
+        tab.get_by_role("button", name="Stop", exact=True).click()
         tab.get_by_text("Run stopped").wait_for()
 
 

@@ -63,7 +63,9 @@ def test_imports_run_one_way_from_run_management_down_to_the_data():
     graph = import_graph()
     assert not any("gan.runs" in imported for imported in graph.values())  # the top
     assert not graph["gan.trainer"] & {"gan.child", "gan.runs"}
-    assert graph["gan.events"] <= {"gan.config"} and graph["gan.control"] <= {"gan.events"}
+    assert graph["gan.events"] <= {"gan.config"}
+    assert graph["gan.control"] <= {"gan.events", "gan.config"}  # commands, and their errors
+    assert graph["gan.detectors"] <= {"gan.quality"} and not graph["gan.quality"]  # numpy only
 
 
 def test_no_engine_module_is_over_400_lines():

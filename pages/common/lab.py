@@ -14,7 +14,7 @@ from pages.common.charts import frame_strip, live_figure, png_bytes, scored_grid
 
 EVIDENCE = {  # each detector's evidence: (curves, from which history, title, y range)
     "collapse": (
-        ("recognizability", "smallest_share", "pixel_diversity", "smallest_digit_diversity"),
+        ("entropy", "recognizability", "pixel_diversity", "smallest_digit_diversity"),
         "quality",
         "Coverage and diversity",
         (0, 1.3),
