@@ -281,6 +281,8 @@ def test_after_train_the_grid_and_its_controls_are_in_the_first_screen(server, c
 
 
 def test_a_lesson_link_opens_the_train_page_set_and_its_address_follows_the_form(server, page):
+    page.goto(server)  # as a class would: the server has been up a while
+    page.get_by_text("Generative Adversarial Network").wait_for()
     page.goto(f"{server}/train?preset=fast&epochs=3&seed=7")
     preset = page.get_by_role("combobox", name="Preset")
     page.wait_for_function("document.body.innerText.includes('Source: this project; a narrow')")
@@ -289,7 +291,7 @@ def test_a_lesson_link_opens_the_train_page_set_and_its_address_follows_the_form
     assert epochs.input_value() == "3"
     epochs.fill("5")
     epochs.press("Enter")
-    page.wait_for_url("**epochs=5**")
+    page.wait_for_url("**epochs=5**", timeout=90_000)
     assert "preset=fast" in page.url and "seed=7" in page.url
     page.goto(f"{server}/explore?seed=42&digit=8")
     page.get_by_text("rendered in").wait_for()
