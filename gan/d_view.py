@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from gan.data import Dataset, scale, to_unit
+from gan.data import Dataset, from_unit, scale, to_unit
 from gan.events import DView
 from gan.presets import Preset
 
@@ -37,7 +37,7 @@ class DViewer:
 
     def __call__(self, images: np.ndarray, digits: np.ndarray | None) -> DView:
         """For the grid's `images` `(n, 28, 28, 1)` in [0, 1] (and their digits, if any)."""
-        fakes = images * 2.0 - 1.0 if self.preset.data_range == "tanh" else images
+        fakes = from_unit(images, self.preset.data_range)
         asked = digits if digits is not None else np.zeros(len(images), np.int32)
         outputs = self._look(fakes, asked, self.real_images, self.real_digits)
         fake_scores, real_scores, where = (np.asarray(output) for output in outputs)
@@ -64,9 +64,6 @@ def look(nets, fakes, asked, real_images, real_digits):
 
 def score(nets, images, digits):
     """D's probability that each image is real, `(n,)`, in inference mode."""
-    from keras import ops
+    from gan.steps import judge, probability
 
-    preset = nets.preset
-    out = nets.discriminator([images, digits] if preset.d_takes_label else images, training=False)
-    out = out[0] if preset.digit_head else out
-    return (ops.sigmoid(out) if preset.d_output == "logits" else out)[:, 0]
+    return probability(nets.preset, judge(nets, images, digits, training=False).score)[:, 0]

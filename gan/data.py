@@ -55,8 +55,12 @@ class Dataset:
 
 def scale(images: np.ndarray, data_range: Literal["tanh", "sigmoid"]) -> np.ndarray:
     """uint8 `(n, 28, 28)` -> float32 `(n, 28, 28, 1)` in [-1, 1] (tanh) or [0, 1] (sigmoid)."""
-    unit = images.astype(np.float32)[..., None] / 255.0
-    return unit * 2.0 - 1.0 if data_range == "tanh" else unit
+    return from_unit(images.astype(np.float32)[..., None] / 255.0, data_range)
+
+
+def from_unit(images, data_range: Literal["tanh", "sigmoid"]):
+    """Images in [0, 1] -> the data range a preset trains in (arrays or tensors)."""
+    return images * 2.0 - 1.0 if data_range == "tanh" else images
 
 
 def to_unit(images: np.ndarray, data_range: Literal["tanh", "sigmoid"]) -> np.ndarray:
@@ -261,7 +265,7 @@ def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
 
     def gather(index):
         unit = tf.cast(tf.gather(images, index), tf.float32)[..., None] / 255.0
-        return (unit * 2.0 - 1.0 if data_range == "tanh" else unit), tf.gather(labels, index)
+        return from_unit(unit, data_range), tf.gather(labels, index)
 
     return (
         tf.data.Dataset.range(len(data))

@@ -114,6 +114,19 @@ def tile(images: np.ndarray, columns: int | None = None, gap: int = 1) -> np.nda
     return grid
 
 
+def untile(grid: np.ndarray, columns: int, size: int = 28, gap: int = 1) -> np.ndarray:
+    """The images `(n, size, size)` of a grid that `tile` made with `columns` columns."""
+    rows = (grid.shape[0] + gap) // (size + gap)
+    step = size + gap
+    return np.stack(
+        [
+            grid[r * step : r * step + size, c * step : c * step + size]
+            for r in range(rows)
+            for c in range(columns)
+        ]
+    )
+
+
 def output_range(generator) -> Literal["tanh", "sigmoid"]:
     """The range a generator draws in, read from its last layer's activation."""
     activation = getattr(generator.layers[-1], "activation", None)

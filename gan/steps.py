@@ -117,10 +117,10 @@ def draw_noise(nets: Networks, n):
     return ([z, digits] if preset.conditional else z), digits
 
 
-def judge(nets: Networks, images, digits) -> Verdict:
+def judge(nets: Networks, images, digits, training: bool = True) -> Verdict:
     """D's verdict on `images` (given their digits if D takes labels)."""
     out = nets.discriminator(
-        [images, digits] if nets.preset.d_takes_label else images, training=True
+        [images, digits] if nets.preset.d_takes_label else images, training=training
     )
     return Verdict(out[0], out[1]) if nets.preset.digit_head else Verdict(out, None)
 
@@ -133,11 +133,15 @@ def update(optimizer, tape: tf.GradientTape, loss, model: keras.Model):
     return tf.linalg.global_norm(gradients)
 
 
+def probability(preset: Preset, score):
+    """D's score as the probability that the image is real."""
+    return ops.sigmoid(score) if preset.d_output == "logits" else score
+
+
 def statistics(preset: Preset, g_loss, d_loss, real: Verdict, fake: Verdict, g_gradient):
     """The step's STATS: losses, mean D(x) and D(G(z)) as probabilities, D's accuracies, the
     norm of G's gradient."""
-    as_probability = ops.sigmoid if preset.d_output == "logits" else (lambda score: score)
-    p_real, p_fake = as_probability(real.score), as_probability(fake.score)
+    p_real, p_fake = probability(preset, real.score), probability(preset, fake.score)
     return ops.stack(
         [
             g_loss,

@@ -175,11 +175,15 @@ class Trainer:
         else:
             stats = self.one_network[which](images, digits).numpy()
         self.state.step += 1
-        elapsed = time.monotonic() - self._loop_start
-        event = StepEvent(self.state.step, self._epoch, *map(float, stats), 0.0, elapsed)
+        event = self._report(stats, self._epoch, 0.0, time.monotonic() - self._loop_start)
+        self._emit("on_samples", self.samples(self._epoch))
+        return event
+
+    def _report(self, stats, epoch: int, rate: float, elapsed: float) -> StepEvent:
+        """The StepEvent of the step just done: kept in the history and sent to callbacks."""
+        event = StepEvent(self.state.step, epoch, *map(float, stats), rate, elapsed)
         self.state.record_step(event)
         self._emit("on_step", event)
-        self._emit("on_samples", self.samples(self._epoch))
         return event
 
     def _set_learning_rates(self) -> None:
@@ -298,9 +302,7 @@ class Trainer:
                     return EndEvent("diverged", self._diverged_message(), state.step, epoch - 1)
                 step_time = smoothed(step_time, now - before) if state.step > 1 else None
                 rate = config.batch_size / step_time if step_time else 0.0
-                event = StepEvent(state.step, epoch, *map(float, stats), rate, now - loop_start)
-                state.record_step(event)
-                emit("on_step", event)
+                self._report(stats, epoch, rate, now - loop_start)
                 sums, count = sums + stats, count + 1
                 if now - last_sample >= config.sample_every:
                     emit("on_samples", self.samples(epoch))

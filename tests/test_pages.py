@@ -48,6 +48,16 @@ def current(app: AppTest):
     return registry().latest(app.session_state[BROWSER])
 
 
+def long_tiny_run() -> AppTest:
+    """The Train page with a tiny run of 500 epochs started and stepping."""
+    app = page("train").run()
+    set_tiny_settings(app)
+    app.number_input(key="epochs").set_value(500).run()
+    app.button[0].click().run()
+    poll_until(app, lambda r: r.snapshot().last is not None)
+    return app
+
+
 def poll_until(app: AppTest, done, seconds: float = 90.0) -> None:
     """Rerun the page (as the fragment's timer would) until `done(run)` holds."""
     deadline = time.monotonic() + seconds
@@ -144,11 +154,7 @@ def test_the_server_ends_a_training_at_its_time_limit_saved(monkeypatch):
 
 @pytest.mark.system  # trains in a child process
 def test_pause_holds_the_step_resume_goes_on_and_stop_ends_the_run():
-    app = page("train").run()
-    set_tiny_settings(app)
-    app.number_input(key="epochs").set_value(500).run()
-    app.button[0].click().run()
-    poll_until(app, lambda r: r.snapshot().last is not None)
+    app = long_tiny_run()
     pause = next(b for b in app.button if b.label == "Pause")
     pause.click().run()
     run = current(app)
@@ -498,11 +504,7 @@ def test_a_lesson_link_sets_the_explorers_seed_and_digit():
 
 @pytest.mark.system  # trains in a child process
 def test_a_paused_run_steps_one_network_at_a_time_and_runs_in_slow_motion():
-    app = page("train").run()
-    set_tiny_settings(app)
-    app.number_input(key="epochs").set_value(500).run()
-    app.button[0].click().run()
-    poll_until(app, lambda r: r.snapshot().last is not None)
+    app = long_tiny_run()
     run = current(app)
     next(b for b in app.button if b.label == "Pause").click().run()
     poll_until(app, lambda r: r.snapshot().status == "paused")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.detectors import FAILURES, SWING_SMOOTHING, diagnose
+from gan.latent import untile
 from gan.presets import find_preset
 from pages.common.charts import frame_strip, live_figure, png_bytes, scored_grid
 
@@ -86,7 +87,7 @@ def d_view_section(snap) -> None:
     st.subheader("What D sees")
     fakes, looks = st.columns([3, 2])
     columns = find_preset(snap.start.config.preset).grid if snap.start else 10
-    images = grid_tiles(snap.grid, columns)
+    images = untile(snap.grid, columns)
     fakes.image(
         png_bytes(scored_grid(images, view.fake_scores, columns), 1),
         caption="The grid's fakes, each with D's score: the chance it gives that the image is real",
@@ -104,21 +105,6 @@ def d_view_section(snap) -> None:
     frame_strip(
         view.real_images[..., 0],
         captions=[f"{score:.0%} real" for score in view.real_scores],
-    )
-
-
-def grid_tiles(grid: np.ndarray, columns: int, size: int = 28, gap: int = 1) -> np.ndarray:
-    """The images `(n, 28, 28)` of a tiled grid (gan.latent.tile's layout)."""
-    rows = (grid.shape[0] + gap) // (size + gap)
-    return np.stack(
-        [
-            grid[
-                r * (size + gap) : r * (size + gap) + size,
-                c * (size + gap) : c * (size + gap) + size,
-            ]
-            for r in range(rows)
-            for c in range(columns)
-        ]
     )
 
 
