@@ -7,6 +7,7 @@ slider and sees the picture change. Screenshots land in tests/artifacts/.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
+expect = pytest.importorskip("playwright.sync_api").expect  # waits until a value shows
 
 
 def free_port() -> int:
@@ -177,7 +179,7 @@ def test_a_student_picks_a_grouped_preset_then_walks_to_the_explorer_and_interpo
     page.goto(f"{server}/train")
     picker = page.get_by_role("combobox", name="Preset")
     picker.wait_for()
-    assert picker.input_value().startswith("Our recipes: quick-digits — ")
+    expect(picker).to_have_value(re.compile("^Our recipes: quick-digits — "))
     picker.click()
     options = page.locator("[role='option']")
     options.first.wait_for()
@@ -286,16 +288,16 @@ def test_a_lesson_link_opens_the_train_page_set_and_its_address_follows_the_form
     page.goto(f"{server}/train?preset=fast&epochs=3&seed=7")
     preset = page.get_by_role("combobox", name="Preset")
     page.wait_for_function("document.body.innerText.includes('Source: this project; a narrow')")
-    assert "fast" in preset.input_value()
+    expect(preset).to_have_value(re.compile("fast"))
     epochs = page.get_by_label("Epochs")
-    assert epochs.input_value() == "3"
+    expect(epochs).to_have_value("3")  # a number field shows 0 for a moment while it renders
     epochs.fill("5")
     epochs.press("Enter")
     page.wait_for_url("**epochs=5**", timeout=90_000)
     assert "preset=fast" in page.url and "seed=7" in page.url
     page.goto(f"{server}/explore?seed=42&digit=8")
     page.get_by_text("rendered in").wait_for()
-    assert page.get_by_label("Seed").input_value() == "42"
+    expect(page.get_by_label("Seed")).to_have_value("42")
     page.goto(f"{server}/train?epochs=-2")
     page.get_by_text("This link's settings were not used: Epochs must be").first.wait_for()
 
