@@ -14,8 +14,16 @@ With `--via-proxy --replicas 2`, the same class on one server first, then twice 
 (`--proxy-clients` 60, `--proxy-trainers` 8) through nginx in front of the replicas
 (deploy/serve.py): each client loads the page first and keeps the sticky cookie it gets.
 
+With `--class-run`, a class run instead (issue 33): a teacher starts one training from the
+Classroom page, `--clients` students open its link and watch it live, and `--explorers` of
+them also move explorer sliders in a second tab. It reports a watcher's update latency (the
+page's timer tick sent -> the fragment's run finished and its new grid image fetched), the
+server's CPU per watcher, and whether every watcher saw the class's step advance. With
+`--via-proxy`, then `--proxy-clients` students join by the link through nginx and 2 replicas.
+
     python benchmarks/load_classroom.py [--clients 30] [--trainers 4] [--seconds 60] [--baseline]
     python benchmarks/load_classroom.py --via-proxy --replicas 2
+    python benchmarks/load_classroom.py --class-run [--via-proxy]
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import numpy as np
 
@@ -79,6 +89,114 @@ async def trainer(client: Client, until: float, seconds: int) -> None:
             break
         client.texts.clear()
     await client.close()
+
+
+async def teacher(client: Client, until: float, epochs: int) -> None:
+    """Start a class run from the Classroom page, then keep its page open (the teacher's
+    presence keeps the class going). Sets `client.code` to its join code."""
+    await client.open()
+    client.set_number("class-epochs", epochs)
+    await client.click("Start a class run")
+    await client.run_and_wait()  # the page's own rerun into the class view
+    client.code = parse_qs(client.query).get("class", [""])[0]
+    while time.monotonic() < until:
+        await client.tick()
+    await client.close()
+
+
+async def watcher(client: Client, code: str, until: float, measure_from: float) -> None:
+    """Open the class link and let the page's timers tick, as a student's browser does;
+    time each update (timer sent -> run finished, its new grid image fetched)."""
+    await client.open(query=f"class={code}")
+    if not any(f"Class run {code}" in text for text in client.texts):
+        client.tally.errors.append(f"watcher: the class did not show: {client.texts[-3:]}")
+        return await client.close()
+    steps = []
+    while time.monotonic() < until:
+        now = time.monotonic()
+        due = [f for f, interval in client.timers.items() if client.due.setdefault(f, now) <= now]
+        for fragment in due:
+            client.due[fragment] = now + client.timers[fragment]
+            image_before, started = client.image_url, time.monotonic()
+            client.texts.clear()
+            await client.run(fragment=fragment, timer=True)
+            try:
+                await asyncio.wait_for(client.finished.wait(), TIMEOUT_S)
+                if client.image_url != image_before:
+                    await client.fetch(client.image_url)
+            except TimeoutError:
+                client.tally.errors.append("watcher: no update within 30 s")
+                continue
+            if started >= measure_from:
+                client.tally.watching.append(time.monotonic() - started)
+            shown = re.findall(r"step ([\d,]+) of", " ".join(client.texts))
+            steps += [int(step.replace(",", "")) for step in shown]
+        upcoming = [client.due[f] for f in client.timers] or [time.monotonic() + 1.0]
+        await asyncio.sleep(max(0.05, min(upcoming) - time.monotonic()))
+    client.tally.advanced += len(set(steps)) > 1
+    await client.close()
+
+
+async def class_run(args: argparse.Namespace, root: int, servers: list[int]) -> tuple[Tally, list]:
+    """A class run against the server(s): a teacher, `args.clients` watchers, `args.explorers`
+    of them in the explorer too."""
+    tally, memory, stop = Tally(), [], asyncio.Event()
+    memory_task = asyncio.create_task(watch_memory(root, memory, stop))
+    for _ in range(len(servers)):  # first visitors pay for TensorFlow
+        warm = Client(args.port, tally)
+        await warm.open("explore")
+        await warm.close()
+    start = time.monotonic()
+    until = start + args.warmup + args.seconds
+    lead = Client(args.port, tally)
+    lead.code = ""
+    teaching = asyncio.create_task(teacher(lead, until + 5, args.class_epochs))
+    while not lead.code and not teaching.done():
+        await asyncio.sleep(0.2)
+    if not lead.code:
+        raise SystemExit(f"the teacher could not start a class run: {teaching!r}")
+    print(f"class {lead.code} started on {lead.replica or 'the server'}", flush=True)
+    tasks = [watcher(Client(args.port, tally), lead.code, until, start + args.warmup)]
+    tasks += [watcher(Client(args.port, tally), lead.code, until, start + args.warmup)
+              for _ in range(args.clients - 1)]  # fmt: skip
+    tasks += [explorer(Client(args.port, tally), until, start + args.warmup)
+              for _ in range(args.explorers)]  # fmt: skip
+    cpu = asyncio.create_task(server_cpu_in_window(servers, args.warmup, args.seconds))
+    results = await asyncio.gather(*tasks, teaching, return_exceptions=True)
+    tally.server_cpu_s = await cpu
+    tally.errors += [f"client failed: {r!r}" for r in results if isinstance(r, BaseException)]
+    stop.set()
+    await memory_task
+    return tally, memory
+
+
+def class_report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
+    print(f"machine: {describe()}")
+    where = f"nginx + {args.replicas} replicas" if args.replicas else "one server"
+    print(
+        f"a class run on {where}: {args.clients} students watching (joined by the link), "
+        f"{args.explorers} of them also exploring, for {args.seconds} s after a "
+        f"{args.warmup} s ramp"
+    )
+    for name, values in (("watcher update", tally.watching), ("explorer image", tally.latencies)):
+        if values:
+            ms = np.asarray(values) * 1000
+            p50, p95 = np.percentile(ms, [50, 95])
+            print(
+                f"{name} latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+                f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
+            )
+    print(
+        f"server processes' CPU in the window: {tally.server_cpu_s:.1f} s "
+        f"({tally.server_cpu_s / args.seconds:.0%} of one core), "
+        f"{1000 * tally.server_cpu_s / args.seconds / args.clients:.1f} ms per watcher per s"
+    )
+    print(f"watchers who saw the class's step advance: {tally.advanced} of {args.clients}")
+    print(f"peak RSS of the server(s) and trainings: {max(r for _, r in memory):,.0f} MiB")
+    print(f"error messages shown: {len(tally.messages)}", *sorted(set(tally.messages))[:5])
+    print(f"errors: {len(tally.errors)}")
+    for error in sorted(set(tally.errors))[:10]:
+        print(f"  {error}")
 
 
 def rss_mib(pid: int) -> float:
@@ -222,7 +340,12 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2, help="with --via-proxy")
     parser.add_argument("--proxy-clients", type=int, default=60)
     parser.add_argument("--proxy-trainers", type=int, default=8)
+    parser.add_argument("--class-run", action="store_true", help="a class run instead")
+    parser.add_argument("--explorers", type=int, default=10, help="with --class-run")
+    parser.add_argument("--class-epochs", type=int, default=20, help="with --class-run")
     args = parser.parse_args()
+    if args.class_run:
+        return class_mode(args)
     for clients, trainers in (
         (args.clients, args.trainers),
         (args.proxy_clients, args.proxy_trainers),
@@ -243,6 +366,22 @@ def main() -> None:
         p95s.append(measure(run))
         print()
     print("p95 of each run: " + ", ".join(f"{p:.0f} ms" for p in p95s))
+
+
+def class_mode(args: argparse.Namespace) -> None:
+    """A class run on one server; with --via-proxy, then twice the class through nginx."""
+    runs = [argparse.Namespace(**{**vars(args), "replicas": 0})]
+    if args.via_proxy:
+        runs.append(argparse.Namespace(**{**vars(args), "clients": args.proxy_clients}))
+    for run in runs:
+        if run.replicas:
+            with running_school(run.port, run.replicas) as (school, replicas):
+                tally, memory = asyncio.run(class_run(run, school.pid, replicas))
+        else:
+            with running_server(run.port) as server:
+                tally, memory = asyncio.run(class_run(run, server.pid, [server.pid]))
+        class_report(run, tally, memory)
+        print()
 
 
 def measure(run: argparse.Namespace) -> float:

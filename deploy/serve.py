@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from gan.classes import replica_prefix  # noqa: E402  (the join codes' first character)
+
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 HEALTH_TIMEOUT_S = 180.0
 
@@ -52,6 +55,16 @@ def render_config(listen: str, upstreams: dict[str, str], runtime: str) -> str:
         ),
         "replica_names": "\n".join(
             f"        {address} {name};" for name, address in upstreams.items()
+        ),
+        # A class's code names its replica (gan.classes): only where each replica has an
+        # address of its own (compose's one name for all its replicas has none).
+        "class_routes": "\n".join(
+            f'        "~*^{replica_prefix(name)}[A-HJ-NP-Z2-9]{{4}}$" replica_{name};'
+            for name in (upstreams if len(upstreams) > 1 else ())
+        ),
+        "replica_upstreams": "\n".join(
+            f"    upstream replica_{name} {{ server {address}; }}"
+            for name, address in (upstreams.items() if len(upstreams) > 1 else ())
         ),
     }
     text = TEMPLATE.read_text()

@@ -43,11 +43,13 @@ class Tally:
     """What all clients saw."""
 
     latencies: list[float] = field(default_factory=list)  # seconds, explorer image updates
+    watching: list[float] = field(default_factory=list)  # seconds, class watchers' updates
     errors: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # st.error texts (user-facing)
     trainings_started: int = 0
     trainings_finished: int = 0
     queued_seen: int = 0
+    advanced: int = 0  # class watchers who saw the class run's step advance
     server_cpu_s: float = 0.0  # the server process's CPU time in the measured window
 
 
@@ -58,6 +60,7 @@ class Client:
     def __init__(self, port: int, tally: Tally, cookies: dict[str, str] | None = None) -> None:
         self.port, self.tally, self.cookies = port, tally, dict(cookies or {})
         self.session_id, self.replica = "", ""  # the server's name for it; X-Replica, if any
+        self.query = ""  # the page address's query string ("class=K7QX2"), as the page sets it
         self.widgets: dict[str, tuple[str, object]] = {}  # key -> (widget id, proto)
         self.states: dict[str, object] = {}  # widget id -> value sent with every run
         self.page_hash = ""
@@ -96,6 +99,8 @@ class Client:
             self.session_id = message.new_session.initialize.session_id
         elif kind == "navigation":  # names the page this session is on
             self.page_hash = message.navigation.page_script_hash
+        elif kind == "page_info_changed":  # st.query_params changed the address bar
+            self.query = message.page_info_changed.query_string
         elif kind == "script_finished":
             self.finished.set()
         elif kind == "auto_rerun":
@@ -120,8 +125,10 @@ class Client:
             self.texts.append(proto.body)
             if proto.format == proto.ERROR:
                 self.tally.messages.append(proto.body)
-        elif kind == "markdown":
+        elif kind in ("markdown", "heading"):
             self.texts.append(proto.body)
+        elif kind == "progress":
+            self.texts.append(proto.text)
         elif kind == "metric":
             self.metrics[proto.label] = proto.body
 
@@ -131,6 +138,7 @@ class Client:
         back = BackMsg()
         state = back.rerun_script
         state.page_name = page
+        state.query_string = self.query
         state.page_script_hash = "" if page else self.page_hash
         state.fragment_id = fragment
         state.is_auto_rerun = timer
@@ -180,8 +188,9 @@ class Client:
         await self.ws.close()
         self.reader.cancel()
 
-    async def open(self, page: str = "") -> None:
-        """What a browser does for a URL: load it over HTTP, connect, run `page`."""
+    async def open(self, page: str = "", query: str = "") -> None:
+        """What a browser does for a URL (`page`?`query`): load it over HTTP, connect, run."""
+        self.query = query
         await self.visit()
         await self.connect()
         await self.run_and_wait(page)
@@ -189,7 +198,8 @@ class Client:
     async def visit(self) -> None:
         """Load the page over HTTP first, as a browser does, keeping the cookies it sets (a
         proxy's sticky cookie)."""
-        request = urllib.request.Request(f"http://localhost:{self.port}/")
+        query = f"?{self.query}" if self.query else ""
+        request = urllib.request.Request(f"http://localhost:{self.port}/{query}")
         with await asyncio.to_thread(urllib.request.urlopen, request, timeout=TIMEOUT_S) as reply:
             for header in reply.headers.get_all("Set-Cookie") or []:
                 name, value = header.split(";", 1)[0].split("=", 1)

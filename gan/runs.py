@@ -96,7 +96,8 @@ class BackgroundRun(Callback):
     train at once; `idle_timeout` stops a run nobody has `touch()`ed for that long (a closed
     browser tab), queued or training. `runner` trains: on the worker thread itself (the
     default), or in a child process or on Ray while the worker thread only relays.
-    `present()` (see `IdleWatch`) says whether the owner still has a tab open anywhere.
+    `present()` (see `IdleWatch`) says whether the owner still has a tab open anywhere;
+    `idle_reason` is how the end by idleness reads.
     """
 
     def __init__(
@@ -109,10 +110,11 @@ class BackgroundRun(Callback):
         callbacks: Iterable[Callback] = (),
         runner: Runner = in_this_process,
         present: Callable[[], bool] | None = None,
+        idle_reason: str = "nobody watched this run",
     ) -> None:
         self.config, self.control, self.runner = config, Control(), runner
         self._data, self._slots, self._callbacks = data, slots, list(callbacks)
-        self._watch = IdleWatch(self.control, idle_timeout, present)
+        self._watch = IdleWatch(self.control, idle_timeout, present, idle_reason)
         self._lock = threading.Lock()
         self._state = RunState()
         self._status: Status = "queued" if slots else "preparing"
@@ -123,6 +125,7 @@ class BackgroundRun(Callback):
         self._latest_quality = None
         self._d_view = None
         self._changes: list[str] = []
+        self._version = 0  # counts the events received: a view drawn at one version is current
         self._thread = threading.Thread(target=self._work, name="gan-train", daemon=True)
 
     def start(self) -> BackgroundRun:
@@ -155,34 +158,40 @@ class BackgroundRun(Callback):
 
     def _set_status(self, status: Status) -> None:
         with self._lock:
-            self._status = status
+            self._status, self._version = status, self._version + 1
 
     # Hooks (training thread): copy a few values under the lock.
     def on_start(self, event: StartEvent) -> None:
         with self._lock:
+            self._version += 1
             self._start, self._status = event, "running"
 
     def on_step(self, event: StepEvent) -> None:
         with self._lock:
+            self._version += 1
             self._last = event
             self._state.record_step(event)
 
     def on_samples(self, event: SamplesEvent) -> None:
         with self._lock:
+            self._version += 1
             self._grid, self._d_view = event.grid, event.d_view
 
     def on_epoch(self, event: EpochEvent) -> None:
         with self._lock:
+            self._version += 1
             self._state.epochs.append({"epoch": event.epoch, **event.stats})
 
     def on_quality(self, event: QualityEvent) -> None:
         quality = event.quality
         with self._lock:
+            self._version += 1
             self._state.record_quality(event.step, quality)
             self._latest_quality = quality
 
     def on_end(self, event: EndEvent) -> None:
         with self._lock:
+            self._version += 1
             self._end, self._status = event, "ended"
 
     # Commands (UI thread).
@@ -203,6 +212,12 @@ class BackgroundRun(Callback):
         """Wait for the worker; True once it has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def version(self) -> int:
+        """A number that grows with every event of the run (a step, a grid, its end)."""
+        with self._lock:
+            return self._version
 
     @property
     def active(self) -> bool:
@@ -247,6 +262,7 @@ class BackgroundRun(Callback):
             for name, value in settings.items()
         )
         with self._lock:
+            self._version += 1
             self._changes.append(f"step {self._last.step if self._last else 0:,}: {words}")
         return values
 
@@ -296,9 +312,13 @@ class IdleWatch:
     of the same browser is open on another page)."""
 
     def __init__(
-        self, control: Control, timeout: float | None, present: Callable[[], bool] | None = None
+        self,
+        control: Control,
+        timeout: float | None,
+        present: Callable[[], bool] | None = None,
+        reason: str = "nobody watched this run",
     ) -> None:
-        self.control, self.timeout, self.present = control, timeout, present
+        self.control, self.timeout, self.present, self.reason = control, timeout, present, reason
         self._last_touch = time.monotonic()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="gan-idle-watch", daemon=True)
@@ -318,7 +338,7 @@ class IdleWatch:
             if self.present is not None and self.present():
                 self.touch()
             if time.monotonic() - self._last_touch > self.timeout:
-                self.control.stop(f"nobody watched this run for {self.timeout:g} s")
+                self.control.stop(f"{self.reason} for {self.timeout:g} s")
                 return
 
 

@@ -10,12 +10,16 @@ from gan.config import ConfigError, RunConfig
 from gan.detectors import FAILURES
 from gan.presets import PRESETS
 from pages.common.charts import show_image
+from pages.common.classroom import class_page, class_setup
 from pages.common.forms import choose_preset
 from pages.common.resources import PRETRAINED, pretrained_generator, training_data
 from pages.common.runs import current_run, start_run
 from pages.common.server import start_page, tensorflow_ready
 
 start_page()
+if "class" in st.query_params:  # a class run's link: the class instead of the lesson
+    class_page(st.query_params["class"])
+    st.stop()
 st.title("MNIST GAN Studio")
 st.markdown(
     "A **Generative Adversarial Network** is two networks playing a game. The **generator** G "
@@ -29,6 +33,13 @@ st.page_link(
     label="Train one yourself — the default draws readable digits in about 30 seconds",
     icon=":material/model_training:",
 )
+with st.container(border=True):
+    st.markdown(
+        "**Class runs.** A teacher starts one training here; every student who opens its "
+        "link (or types its code) watches the same run live, and only the teacher can pause "
+        "it, step it one update at a time or stop it."
+    )
+    class_setup()
 
 
 def real_row() -> np.ndarray:

@@ -6,6 +6,7 @@ slider and sees the picture change. Screenshots land in tests/artifacts/.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -367,3 +369,113 @@ def test_a_junk_upload_is_named_by_its_own_name_without_server_paths(
         sidebar.locator("input[type='file']").set_input_files(str(junk))
         tab.get_by_text("notamodel.keras is not a Keras model file.").wait_for()
         assert "/tmp" not in tab.inner_text("body") and "gan-studio" not in tab.inner_text("body")
+
+
+def shown_step(tab) -> int:
+    """The step the page's progress bar shows (0 before the first)."""
+    found = re.search(r"step ([\d,]+) of", tab.inner_text("body"))
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def wait_for_step(tab, condition: str) -> None:
+    """Wait until the shown step satisfies `condition` (JavaScript, on `step`)."""
+    tab.wait_for_function(
+        "() => { const m = /step ([\\d,]+) of/.exec(document.body.innerText);"
+        f" const step = m ? +m[1].replace(/,/g, '') : -1; return {condition}; }}"
+    )
+
+
+RUN_CONTROLS = re.compile(r"^(Pause|Resume|Stop|Step|Step D|Step G|Restart)$")
+
+
+def main(tab):
+    """The page itself, without Streamlit's toolbar (whose Stop ends a slow script run)."""
+    return tab.locator("[data-testid='stMain']")
+
+
+def buttons(tab, text: re.Pattern | None = None):
+    """The page's own buttons."""
+    found = main(tab).locator("[data-testid='stButton']")
+    return found.filter(has_text=text) if text else found
+
+
+def test_a_class_run_that_every_student_watches_and_only_the_teacher_drives(server, chromium):
+    """A teacher starts a class run; two students (a phone, a laptop: separate browsers)
+    open its link and watch the same steps, with no run controls; the teacher pauses and
+    steps D, and both see that step; the teacher sees them counted; the projector view."""
+    with screen(chromium, "laptop") as teacher:
+        teacher.goto(server)
+        teacher.get_by_label("Epochs").fill("20")
+        teacher.get_by_label("Epochs").press("Enter")
+        teacher.get_by_role("button", name="Start a class run").click()
+        teacher.wait_for_url("**class=*")
+        code = re.search(r"class=(\w+)", teacher.url).group(1)
+        main(teacher).get_by_role("button", name="Pause", exact=True).wait_for()
+        wait_for_step(teacher, "step > 0")
+        with screen(chromium, "phone") as one, screen(chromium, "laptop") as two:
+            for student in (one, two):
+                student.goto(f"{server}/?class={code}")
+                student.get_by_role("heading", name=f"Class run {code}").wait_for()
+                wait_for_step(student, "step > 0")
+                first = shown_step(student)
+                wait_for_step(student, f"step > {first}")  # live: the step advances
+                assert buttons(student, RUN_CONTROLS).count() == 0
+            main(teacher).get_by_role("button", name="Pause", exact=True).click()
+            main(teacher).get_by_role("button", name="Step D", exact=True).click()
+            teacher.wait_for_function("document.body.innerText.includes('paused — step')")
+            stepped = shown_step(teacher)
+            for student in (one, two):
+                student.wait_for_function(
+                    f"document.body.innerText.includes('paused — step {stepped:,} of')"
+                )
+            teacher.wait_for_function("/Students watching\\s*2/.test(document.body.innerText)")
+            one.screenshot(path=str(ARTIFACTS / "class-student-phone.png"))
+            teacher.screenshot(path=str(ARTIFACTS / "class-teacher.png"))
+            two.goto(f"{server}/?class={code}&view=projector")
+            two.get_by_role("heading", name=f"Class run {code}").wait_for()
+            two.get_by_text(f"Join at {server}/?class={code}").wait_for()
+            assert two.locator("[data-testid='stSidebar']").is_hidden()
+            assert buttons(two).count() == 0
+            two.screenshot(path=str(ARTIFACTS / "class-projector.png"))
+        main(teacher).get_by_role("button", name="Stop", exact=True).click()
+        teacher.get_by_text("Run stopped").wait_for()
+
+
+def test_a_forged_pause_from_a_student_session_is_refused(server):
+    """A student's session sends the teacher's Pause and Stop buttons' widget ids (as a
+    crafted client could): the class run goes on."""
+    from urllib.parse import urlsplit
+
+    from deploy.streamlit_client import Client, Tally
+
+    async def forge() -> None:
+        port, tally = urlsplit(server).port, Tally()
+        teacher = Client(port, tally)
+        await teacher.open()
+        teacher.set_number("class-epochs", 20)
+        await teacher.click("Start a class run")
+        await teacher.run_and_wait()  # the page's rerun into the class
+        code = teacher.query.split("class=")[1]
+        while not any("running — step" in text for text in teacher.texts):
+            teacher.texts.clear()
+            await teacher.run_and_wait()
+        student = Client(port, tally)
+        await student.open(query=f"class={code}")
+        assert f"Class run {code}" in student.texts and "pause" not in student.widgets
+        for key in ("pause", "stop"):
+            student.states[teacher.widgets[key][0]] = True
+        await student.run_and_wait()
+        teacher.texts.clear()
+        await teacher.run_and_wait()
+        assert any("running — step" in text for text in teacher.texts), teacher.texts
+        await teacher.click("pause")  # the same widget id from the teacher's session works
+        teacher.texts.clear()
+        await teacher.run_and_wait()
+        assert any("paused — step" in text for text in teacher.texts), teacher.texts
+        await teacher.click("stop")
+        await student.close()
+        await teacher.close()
+        assert not tally.errors, tally.errors
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright holds this thread's event loop
+        thread.submit(asyncio.run, forge()).result()

@@ -425,6 +425,46 @@ def test_an_upload_through_the_proxy_is_checked_and_drawn(chromium, school, tmp_
     student.context.close()
 
 
+def test_students_who_open_a_class_link_reach_its_replica_whatever_their_own(chromium, school):
+    """The teacher starts a class run at the school's address; students whose browsers were
+    hashed to either replica open its link under the host name and all watch that run; the
+    teacher's Step shows on every student's screen."""
+    teacher = Student(chromium, school)
+    teacher.set_number("Epochs", 20)
+    teacher.tab.get_by_role("button", name="Start a class run").click()
+    teacher.tab.wait_for_url("**class=*")
+    code = re.search(r"class=(\w+)", teacher.tab.url).group(1)
+    home = teacher.replicas[-1][1]
+    assert code[0] == "AB"[int(home[1:]) - 1]  # the code names the replica that holds it
+    students, elsewhere = [], 0
+    while len(students) < 2 or not elsewhere:
+        assert len(students) < 8, "every new browser was hashed to the class's replica"
+        student = Student(chromium, school)
+        student.tab.get_by_text("Generative Adversarial Network").wait_for()
+        elsewhere += student.replicas[0][1] != home  # where this browser's own runs live
+        student.tab.goto(f"{school.address}/?class={code}")
+        student.tab.get_by_role("heading", name=f"Class run {code}").wait_for()
+        student.tab.wait_for_function("/step [1-9]/.test(document.body.innerText)")
+        # The heading proves the session is on `home` (the other replica has no such class),
+        # where the cookie the link set keeps this browser.
+        cookies = {c["name"]: c["value"] for c in student.context.cookies()}
+        assert cookies["gan_class"] == code
+        students.append(student)
+    main = teacher.tab.locator("[data-testid='stMain']")
+    main.get_by_role("button", name="Pause", exact=True).click()
+    main.get_by_role("button", name="Step", exact=True).click()
+    teacher.tab.wait_for_function("document.body.innerText.includes('paused — step')")
+    stepped = teacher.step()
+    for student in students:
+        student.tab.wait_for_function(
+            f"document.body.innerText.includes('paused — step {stepped:,} of')"
+        )
+        student.context.close()
+    main.get_by_role("button", name="Stop", exact=True).click()
+    teacher.tab.get_by_text("Run stopped").wait_for()
+    teacher.context.close()
+
+
 def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, school):
     student = Student(chromium, school)
     student.go("Train")

@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from gan.detectors import SWING_SMOOTHING
+from gan.presets import find_preset
 from pages.common.state import LIVE_FIGURES
 
 LINES = {
@@ -29,6 +31,69 @@ LINES = {
     "smallest_digit_diversity": ("least varied digit vs real", "#d62728"),
     "entropy": ("spread of the digits drawn (1 = even)", "#9467bd"),
 }
+
+
+CHARTS = {  # a run's live charts: curves, from which history, title, y range, smoothing
+    "losses": (("g_loss", "d_loss"), "steps", "Losses", None, 15),
+    "d_outputs": (("d_real", "d_fake"), "steps", "What D says", (0, 1), 15),
+    "quality": (
+        ("recognizability", "smallest_share", "smallest_digit_diversity"),
+        "quality",
+        "Sample quality",
+        (0, 1.2),
+        1,
+    ),
+    "frechet": (
+        ("frechet_distance", "frechet_floor"),
+        "quality",
+        "Fréchet digit distance (lower is better)",
+        None,
+        1,
+    ),
+    # The failure detectors' evidence (gan.detectors):
+    "lab-collapse": (
+        ("entropy", "recognizability", "pixel_diversity", "smallest_digit_diversity"),
+        "quality",
+        "Coverage and diversity",
+        (0, 1.3),
+        1,
+    ),
+    "lab-vanishing": (
+        ("d_real", "d_fake", "g_gradient"),
+        "steps",
+        "D's verdicts, G's gradient",
+        "log",
+        SWING_SMOOTHING,
+    ),
+    "lab-oscillation": (
+        ("d_real", "d_fake"),
+        "steps",
+        "D's verdicts (do they settle?)",
+        (0, 1),
+        SWING_SMOOTHING,
+    ),
+}
+MOST_POINTS = 1500  # a curve longer than this is thinned: the screen shows no more
+
+
+def snapshot_figure(name: str, snap, cached: bool = False) -> go.Figure:
+    """The chart `name` of `CHARTS` for a run's snapshot; `cached`: this session's figure with
+    new data swapped in (see `live_figure`)."""
+    names, source, title, y_range, window = CHARTS[name]
+    start = snap.start
+    if name == "d_outputs" and start and find_preset(start.config.preset).reports_accuracy:
+        names += ("acc_real", "acc_fake")
+    history = snap.quality if source == "quality" else snap.history
+    if cached:
+        return live_figure(name, history, names, title, y_range, window)
+    return history_figure(history, names, title, y_range, window)
+
+
+def curve(history: dict[str, list[float]], name: str, window: int):
+    """The steps and the smoothed values of one statistic, thinned to MOST_POINTS."""
+    steps, values = np.asarray(history.get("step", [])), smooth(history.get(name, []), window)
+    every = -(-len(steps) // MOST_POINTS)
+    return (steps[::every], values[::every]) if every > 1 else (steps, values)
 
 
 def smooth(values: list[float], window: int = 15) -> np.ndarray:
@@ -51,13 +116,13 @@ def history_figure(
     """Step curves of the named statistics, smoothed over `window` points; `y_range` "log"
     gives a logarithmic axis."""
     figure = go.Figure()
-    steps = np.asarray(history.get("step", []))  # arrays: Plotly validates lists item by item
     for name in names:
         label, colour = LINES[name]
+        steps, values = curve(history, name, window)  # arrays: Plotly checks lists item by item
         figure.add_trace(
             go.Scatter(
                 x=steps,
-                y=smooth(history.get(name, []), window),
+                y=values,
                 name=label,
                 line={"color": colour},
                 mode="lines" if window > 1 else "lines+markers",
@@ -100,10 +165,9 @@ def live_figure(
         figures[key] = (spec, figure)
         return figure
     figure = cached[1]
-    steps = np.asarray(history.get("step", []))
     with figure.batch_update():
         for trace, name in zip(figure.data, names, strict=True):
-            trace.x, trace.y = steps, smooth(history.get(name, []), window)
+            trace.x, trace.y = curve(history, name, window)
     return figure
 
 

@@ -8,59 +8,50 @@ import numpy as np
 import streamlit as st
 
 from gan.config import ConfigError
-from gan.detectors import FAILURES, SWING_SMOOTHING, diagnose
+from gan.detectors import FAILURES, diagnose
 from gan.latent import untile
 from gan.presets import find_preset
-from pages.common.charts import frame_strip, live_figure, png_bytes, scored_grid
+from pages.common.charts import frame_strip, png_bytes, scored_grid
 
-EVIDENCE = {  # each detector's evidence: (curves, from which history, title, y range)
-    "collapse": (
-        ("entropy", "recognizability", "pixel_diversity", "smallest_digit_diversity"),
-        "quality",
-        "Coverage and diversity",
-        (0, 1.3),
-    ),
-    "vanishing": (("d_real", "d_fake", "g_gradient"), "steps", "D's verdicts, G's gradient", "log"),
-    "oscillation": (("d_real", "d_fake"), "steps", "D's verdicts (do they settle?)", (0, 1)),
-}
 ICONS = {"firing": ":material/error:", "clear": ":material/check_circle:", "too early": None}
 
 
-def failure_lab(run, snap) -> None:
-    """The detectors, side by side (stacked on a phone), each with its evidence and fix."""
+def failure_lab(snap, figure, run=None) -> None:
+    """The detectors, side by side (stacked on a phone), each with its evidence (`figure`,
+    see `charts.CHARTS`) and, when `run` (the run to command) is given, its fix."""
     st.subheader("Failure detectors")
     findings = diagnose(snap.history, snap.quality)
-    demonstrated = find_preset(run.config.preset).demonstrates
+    demonstrated = find_preset(snap.start.config.preset).demonstrates
     for column, finding in zip(st.columns(len(findings)), findings, strict=True):
         with column:
-            detector_view(run, snap, finding, offer_fix=finding.failure == demonstrated)
+            detector_view(snap, finding, figure(f"lab-{finding.failure}"))
+            if run is not None:
+                fix_button(run, snap, finding, offer=finding.failure == demonstrated)
     for change in snap.changes:
         st.caption(f"Changed mid-run at {change}.")
 
 
-def detector_view(run, snap, finding, offer_fix: bool) -> None:
-    """One detector: its state in words, its evidence plotted, and its fix when it fires
-    (on a failure demo, from the start)."""
+def detector_view(snap, finding, evidence) -> None:
+    """One detector: its state in words and its evidence plotted."""
     failure = FAILURES[finding.failure]
     text = f"**{failure.title}**: {finding.state}. {finding.evidence}"
     {"firing": st.error, "clear": st.success}.get(finding.state, st.info)(
         text, icon=ICONS[finding.state]
     )
-    names, source, title, y_range = EVIDENCE[finding.failure]
-    history = snap.quality if source == "quality" else snap.history
-    window = 1 if source == "quality" else SWING_SMOOTHING
-    st.plotly_chart(
-        live_figure(f"lab-{finding.failure}", history, names, title, y_range, window),
-        width="stretch",
-        key=f"lab-{finding.failure}",
-    )
+    st.plotly_chart(evidence, width="stretch", key=f"lab-{finding.failure}")
+
+
+def fix_button(run, snap, finding, offer: bool) -> None:
+    """The detector's fix when it fires (on a failure demo, from the start), or what the fix
+    changed once applied."""
+    failure = FAILURES[finding.failure]
     live = snap.status in ("running", "paused")
     fixed = st.session_state.get("lab_fixed", {}).get((run.config.out_dir, finding.failure))
     if fixed:
         st.success(f"{fixed}. {failure.fix.why}")
     elif (
         live
-        and (offer_fix or finding.state == "firing")
+        and (offer or finding.state == "firing")
         and st.button(f"Fix it: {failure.fix.label}", key=f"fix-{finding.failure}")
     ):
         apply_fix(run, finding.failure)

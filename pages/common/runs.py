@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -52,27 +53,35 @@ def saved_runs() -> list[SavedRun]:
 
 def start_run(config: RunConfig, resume: Path | None = None) -> None:
     """Start a background run for this browser, in a fresh run folder (or continuing the
-    saved run in `resume`)."""
-    clean_up_old_files()
+    saved run in `resume`); it stops IDLE_TIMEOUT_S after the browser's last tab closed."""
     owner = browser_id()
-    out_dir = resume or registry().folder_for(owner)
+    run = make_run(config, resume, idle_timeout=IDLE_TIMEOUT_S, present=browser_present(owner))
+    registry().add(owner, run)
+
+
+def make_run(
+    config: RunConfig, resume: Path | None = None, longest: float | None = None, **watch: Any
+) -> BackgroundRun:
+    """A started background run of `config` in a fresh run folder of this browser (or the
+    saved run in `resume`), trained at most `longest` seconds (default: the server's limit);
+    `watch`: its idle watch (see `BackgroundRun`)."""
+    clean_up_old_files()
+    out_dir = resume or registry().folder_for(browser_id())
     quality_every = QUALITY_EVERY_S if CLASSIFIER.is_file() and REFERENCE.is_file() else None
-    longest = max_training_seconds()
+    longest = longest or max_training_seconds()
     budget = min(config.max_seconds or longest, longest)
     values = {"out_dir": str(out_dir), "quality_every": quality_every, "max_seconds": budget}
     config = RunConfig.from_dict({**config.to_dict(), **values, "resume": resume is not None})
     wait_for_tensorflow()
     data = training_data(config.dataset)  # once per server; a missing dataset is reported now
     runner = training_runner()
-    run = BackgroundRun(
+    return BackgroundRun(
         config,
         data if runner is in_this_process else None,  # a child or actor reads its own copy
         slots=training_slots(),
-        idle_timeout=IDLE_TIMEOUT_S,
         runner=runner,
-        present=browser_present(owner),
-    )
-    registry().add(owner, run.start())
+        **watch,
+    ).start()
 
 
 def resume_run(saved: SavedRun) -> None:

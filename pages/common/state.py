@@ -9,6 +9,7 @@ BROWSER = "browser"  # which browser this session belongs to (pages.common.serve
 EXPLORER_MODEL = "explore_model"  # a generator file the Train page opened in the explorer
 EXPLORER_POINT = "explore_z"  # the explorer's current latent point, for Interpolate
 LIVE_FIGURES = "live_figures"  # Plotly figures the live view reuses
+TEACHER = "class_teacher"  # class code -> teacher token, for the class runs this tab drives
 
 
 def explorer_point() -> np.ndarray | None:

@@ -1,0 +1,118 @@
+"""The class run on the Classroom page, through Streamlit's AppTest: a teacher starts it, a
+student watches it read-only and takes a copy, a teacher link and the projector view, bad
+codes and forged teacher links."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import wait_until
+from streamlit.testing.v1 import AppTest
+from test_pages import ROOT, TIMEOUT, errors
+
+from pages.common.classroom import classes
+
+pytestmark = pytest.mark.system  # trains in a child process
+
+RUN_CONTROLS = {"Pause", "Resume", "Stop", "Step", "Step D", "Step G", "Restart"}
+
+
+def home(**query: str) -> AppTest:
+    """The Classroom page opened at `/?query`, as a link opens it."""
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    for name, value in query.items():
+        app.query_params[name] = value
+    return app.run()
+
+
+def labels(app: AppTest) -> set[str]:
+    return {button.label for button in app.button}
+
+
+def query(app: AppTest, name: str) -> str | None:
+    value = app.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+@pytest.fixture(scope="module")
+def class_run():
+    """A teacher's session that started a class run of quick-digits (real MNIST), paused
+    once it stepped; yields (teacher's AppTest, the class)."""
+    teacher = home()
+    teacher.number_input(key="class-epochs").set_value(20)
+    next(b for b in teacher.button if b.label == "Start a class run").click().run()
+    klass = classes().find(query(teacher, "class"))
+    wait_until(lambda: klass.run.snapshot().last is not None, seconds=120)
+    yield teacher, klass
+    klass.run.stop()
+    klass.run.join(60)
+
+
+def test_the_teacher_gets_the_code_link_qr_and_every_control(class_run):
+    teacher, klass = class_run
+    assert not teacher.exception
+    assert [t.value for t in teacher.title] == [f"Class run {klass.code}"]
+    assert {"Pause", "Stop", "Restart"} <= labels(teacher)
+    assert any(m.label == "Students watching" for m in teacher.metric)
+    sidebar = " ".join(m.value for m in teacher.sidebar.markdown)
+    assert klass.code in sidebar and "Projector view" in sidebar
+    assert len(teacher.sidebar.get("image")) == 1  # the QR code
+
+
+def test_a_student_watches_read_only_and_is_counted(class_run):
+    teacher, klass = class_run
+    student = home(**{"class": klass.code.lower()})  # codes are read in any case
+    assert not student.exception and not errors(student)
+    assert [t.value for t in student.title] == [f"Class run {klass.code}"]
+    assert not labels(student) & RUN_CONTROLS
+    assert not student.sidebar.get("image")  # no join QR, no teacher link
+    teacher.run()
+    watching = next(m for m in teacher.metric if m.label == "Students watching")
+    assert int(watching.value) >= 1
+
+
+def test_the_step_the_teacher_makes_is_the_step_students_see(class_run):
+    teacher, klass = class_run
+    next(b for b in teacher.button if b.label == "Pause").click().run()
+    wait_until(lambda: klass.run.snapshot().status == "paused")
+    teacher.run()
+    before = klass.run.snapshot().last.step
+    next(b for b in teacher.button if b.label == "Step D").click().run()
+    student = home(**{"class": klass.code})
+    shown = " ".join(p.proto.text for p in student.get("progress"))
+    assert f"paused — step {before + 1:,} of" in shown
+    next(b for b in teacher.button if b.label == "Resume").click().run()
+
+
+def test_a_forged_teacher_link_gets_no_controls_and_a_real_one_does(class_run):
+    _, klass = class_run
+    forged = home(**{"class": klass.code, "teacher": "guessed-token"})
+    assert "not this class's" in " ".join(errors(forged))
+    assert not labels(forged) & RUN_CONTROLS
+    assert query(forged, "teacher") is None
+    projector_laptop = home(**{"class": klass.code, "teacher": klass.teacher_token})
+    assert {"Stop", "Restart"} <= labels(projector_laptop)
+    assert query(projector_laptop, "teacher") is None  # the token left the address bar
+
+
+def test_the_projector_view_shows_the_run_and_the_code_but_no_controls(class_run):
+    _, klass = class_run
+    wall = home(**{"class": klass.code, "view": "projector"})
+    assert not wall.exception and not wall.button
+    assert [t.value for t in wall.title] == [f"Class run {klass.code}"]
+    assert len(wall.get("image")) >= 1  # the QR code (and the grid once drawn)
+
+
+def test_a_student_takes_a_copy_into_their_explorer(class_run):
+    _, klass = class_run
+    student = home(**{"class": klass.code})
+    next(b for b in student.button if b.label.startswith("Take a copy")).click().run()
+    assert not student.exception and not errors(student)
+    assert "class-copy-" in student.session_state["explore_model"]
+
+
+@pytest.mark.parametrize("code", ["ZZZZZ", "abc", "<script>", "A" * 300])
+def test_a_wrong_code_says_so_and_offers_the_way_back(code):
+    app = home(**{"class": code})
+    assert not app.exception
+    assert "No class run with code" in " ".join(errors(app))
+    assert "Leave the class" in labels(app)
