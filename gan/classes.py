@@ -61,7 +61,8 @@ class ClassRun:
         self.started = time.time()
         self._lock = threading.Lock()
         self._watchers: dict[str, float] = {}
-        self._frame: tuple[Any, float, Any] | None = None  # (key, made at, value)
+        self._frames: dict[Callable, tuple[Any, float, Any]] = {}  # render -> (key, made, value)
+        self._rendering: set[Callable] = set()  # frames being made on threads of their own
         self._copy_lock = threading.Lock()
         self._copy: tuple[int, float, Path] | None = None  # (run version, made at, file)
 
@@ -79,7 +80,7 @@ class ClassRun:
         """The teacher restarts the class with other settings: same code, same link."""
         self.control(token).stop()
         with self._lock:
-            self.run, self._frame, self._copy = run, None, None
+            self.run, self._frames, self._copy = run, {}, None
 
     def watch(self, viewer: str) -> None:
         """Note that `viewer` (a student's session) is looking at the class now."""
@@ -94,23 +95,42 @@ class ClassRun:
             self._watchers = {v: t for v, t in self._watchers.items() if now - t < WATCHING_S}
             return len(self._watchers)
 
-    def frame(self, render: Callable[[Any], Any]) -> Any:
-        """`render(snapshot)`, computed once for every watcher: again only when the run's
-        status changed or it was stepped, or when it has trained on and the last frame is
-        FRAME_S old."""
+    def frame(
+        self, render: Callable[[Any], Any], wait: bool = False, every: float = FRAME_S
+    ) -> Any:
+        """`render(snapshot)`, computed once for every watcher (one frame per `render`
+        function): again when the run's status changed or it was stepped, or when it has
+        trained on and the last frame is `every` seconds old. The new frame is made on a
+        thread of its own while watchers get the last one at once; `wait` (the teacher, who
+        just pressed Step) waits for it."""
         with self._lock:
             run = self.run
-            status = (run.version, run.control.paused, run.control.stopped, run.active)
-            now = time.monotonic()
-            if self._frame is not None:
-                key, made, value = self._frame
-                running = not status[1]  # while paused, every Step shows at once
-                moved_only = key[1:] == status[1:] and running and now - made < FRAME_S
-                if key == status or moved_only:
+            key = (run.version, run.control.paused, run.control.stopped, run.active)
+            if render in self._frames:
+                made_for, made, value = self._frames[render]
+                running = not key[1]  # while paused, every Step shows at once
+                moved_only = made_for[1:] == key[1:] and running
+                if made_for == key or (moved_only and time.monotonic() - made < every):
                     return value
+                if not wait:
+                    if render not in self._rendering:
+                        self._rendering.add(render)
+                        threading.Thread(
+                            target=self._render, args=(render, run, key), daemon=True
+                        ).start()
+                    return value
+        return self._render(render, run, key)  # the first frame, or one waited for
+
+    def _render(self, render: Callable[[Any], Any], run: Any, key: tuple) -> Any:
+        try:
             value = render(run.snapshot())
-            self._frame = (status, now, value)
+            with self._lock:
+                if self.run is run:
+                    self._frames[render] = (key, time.monotonic(), value)
             return value
+        finally:
+            with self._lock:
+                self._rendering.discard(render)
 
     def copy(self, save: Callable[[Any], Path]) -> Path:
         """The class generator as it is now, for a student's explorer: saved by `save(run)`

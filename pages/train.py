@@ -8,9 +8,9 @@ import streamlit as st
 
 from gan.config import ConfigError
 from gan.runfolder import GENERATOR, GENERATOR_NOW
-from pages.common.charts import compare_figure, run_colour, show_image, snapshot_figure
+from pages.common.charts import compare_figure, run_colour, show_image
 from pages.common.forms import config_form
-from pages.common.live import charts_view, end_line, run_controls, status_line
+from pages.common.live import charts_view, end_line, live_view, run_controls, status_line
 from pages.common.runs import current_run, resume_run, run_label, saved_runs, start_run
 from pages.common.server import max_training_seconds, start_page, tensorflow_ready
 from pages.common.state import explore_generator
@@ -73,7 +73,7 @@ def live_charts() -> None:
     """The curves, redrawn less often than the progress (Plotly figures cost the server most)."""
     snap = run.snapshot()
     if snap.start is not None:
-        charts_view(snap, lambda name: snapshot_figure(name, snap, cached=True), run)
+        charts_view(live_view(snap), run)
 
 
 def saved_runs_view(active: bool) -> None:

@@ -436,6 +436,7 @@ def test_a_class_run_that_every_student_watches_and_only_the_teacher_drives(serv
             two.get_by_text(f"Join at {server}/?class={code}").wait_for()
             assert two.locator("[data-testid='stSidebar']").is_hidden()
             assert buttons(two).count() == 0
+            two.locator(".main-svg").first.wait_for()  # the curves drawn
             two.screenshot(path=str(ARTIFACTS / "class-projector.png"))
         main(teacher).get_by_role("button", name="Stop", exact=True).click()
         teacher.get_by_text("Run stopped").wait_for()

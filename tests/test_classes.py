@@ -3,8 +3,10 @@ shared copies, on a real tiny training."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from conftest import StepGate, quiet, tiny
+from conftest import StepGate, quiet, tiny, wait_until
 
 from gan import classes as classes_module
 from gan.classes import (
@@ -59,19 +61,25 @@ def test_only_the_teachers_token_commands_the_run(klass):
 
 
 def test_one_frame_serves_every_watcher_until_the_run_changes(klass):
-    made = []
+    made, ready = [], threading.Event()
 
     def render(snap):
         made.append(snap.last.step)
-        return object()
+        ready.set()
+        return snap.last.step
 
     frames = {klass.frame(render) for _ in range(30)}  # thirty students, one tick
     paused_at = klass.run.snapshot().last.step
-    assert len(frames) == 1 and made == [paused_at]
-    klass.control(klass.teacher_token).step()  # the teacher steps: a new frame at once
-    assert klass.frame(render) not in frames and made == [paused_at, paused_at + 1]
-    klass.frame(render)
-    assert len(made) == 2
+    assert frames == {paused_at} and made == [paused_at]
+    klass.control(klass.teacher_token).step()  # the teacher steps and sees it at once
+    assert klass.frame(render, wait=True) == paused_at + 1
+    assert klass.frame(render) == paused_at + 1 and len(made) == 2
+    klass.control(klass.teacher_token).step()
+    ready.clear()
+    assert klass.frame(render) == paused_at + 1  # a student gets the last frame at once...
+    assert ready.wait(30)
+    wait_until(lambda: klass.frame(render) == paused_at + 2)  # ...and the new one next tick
+    assert len(made) == 3
 
 
 def test_students_watching_are_counted_and_leave(klass, monkeypatch):

@@ -276,11 +276,11 @@ def png_bytes(image: np.ndarray, scale: int) -> bytes:
     return buffer.getvalue()
 
 
-def frame_strip(frames: np.ndarray, readings=None, width: int = 84, captions=None) -> None:
+def frame_strip(frames: np.ndarray, readings=None, width: int = 84) -> None:
     """Frames `(n, H, W)` in [0, 1] side by side, wrapping to the screen's width (a phone
     shows four a row), each with what the classifier reads under it (`readings`: digits and
-    confidences), or the given `captions`, or its number."""
-    captions = captions or [f"{index + 1}" for index in range(len(frames))]
+    confidences), or its number."""
+    captions = [f"{index + 1}" for index in range(len(frames))]
     if readings is not None:
         digits, confidences = readings
         captions = [f"{d} · {c:.0%}" for d, c in zip(digits, confidences, strict=True)]

@@ -19,8 +19,17 @@ from gan.config import ConfigError, RunConfig, parse_float
 from gan.presets import DEFAULT_PRESET, GROUPS, PRESETS
 from gan.runfolder import GENERATOR
 from gan.runs import BackgroundRun, Snapshot
-from pages.common.charts import CHARTS, png_bytes, snapshot_figure
-from pages.common.live import charts_view, end_line, run_controls, status_line
+from pages.common.charts import png_bytes
+from pages.common.lab import detector_state
+from pages.common.live import (
+    LiveView,
+    charts_view,
+    data_words,
+    end_line,
+    live_view,
+    run_controls,
+    status_line,
+)
 from pages.common.runs import UPLOADS, make_run
 from pages.common.server import session_id
 from pages.common.state import TEACHER, explore_generator
@@ -40,19 +49,25 @@ def classes() -> Classes:
     return Classes()
 
 
+STUDENT_FRAME_S = 2.0  # a student's grid and step refresh this often (the teacher's: 1 s)
+STUDENT_CHARTS_S = 4.0  # a student's curves refresh this often (the teacher's: 2 s)
+
+
 @dataclass(frozen=True)
 class Frame:
-    """A class's live view, made once for all its watchers: the grid's PNG and the figures."""
+    """A class's live picture, made once a second for all its watchers: the grid's PNG."""
 
     snap: Snapshot
     grid: bytes | None
-    figures: dict
 
 
-def render(snap: Snapshot) -> Frame:
-    grid = png_bytes(snap.grid, 3) if snap.grid is not None else None
-    figures = {name: snapshot_figure(name, snap) for name in CHARTS} if snap.start else {}
-    return Frame(snap, grid, figures)
+def picture(snap: Snapshot) -> Frame:
+    return Frame(snap, png_bytes(snap.grid, 3) if snap.grid is not None else None)
+
+
+def charts(snap: Snapshot) -> LiveView | None:
+    """The class's charts, made once for all its watchers (None before the run starts)."""
+    return live_view(snap, shared=True) if snap.start else None
 
 
 def start_class(config: RunConfig) -> ClassRun:
@@ -156,7 +171,7 @@ def class_page(code: str) -> None:
     else:
         st.caption("Your teacher's training, live: the same run on every student's screen.")
     live_class(klass, token)
-    class_charts(klass)
+    class_charts(klass, teacher)
     if teacher:
         teacher_tools(klass, token)
     else:
@@ -177,17 +192,22 @@ def adopt_teacher_link(klass: ClassRun) -> None:
         st.error("That teacher link is not this class's: you watch as a student.")
 
 
-@st.fragment(run_every=1.0)
 def live_class(klass: ClassRun, token: str | None) -> None:
-    """The grid, the step and, for the teacher, the controls: redrawn every second."""
+    """The grid and the step, redrawn every second for the teacher (with the controls) and
+    every STUDENT_FRAME_S for a student."""
+    every = 1.0 if klass.is_teacher(token) else STUDENT_FRAME_S
+    st.fragment(live_picture, run_every=every)(klass, token)
+
+
+def live_picture(klass: ClassRun, token: str | None) -> None:
     teacher = klass.is_teacher(token)
     if not teacher:
         klass.watch(session_id())
-    frame = klass.frame(render)
+    frame = klass.frame(picture, wait=teacher)
     snap = frame.snap
-    picture, side = st.columns([3, 2])
+    left, side = st.columns([3, 2])
     if frame.grid is not None:
-        picture.image(frame.grid, caption="Fixed noise: the same z in every frame")
+        left.image(frame.grid, caption="Fixed noise: the same z in every frame")
     with side:
         if teacher and snap.end is None:
             run_controls(klass.control(token), snap)
@@ -195,15 +215,53 @@ def live_class(klass: ClassRun, token: str | None) -> None:
             st.metric("Students watching", klass.watching)
         if snap.end is not None:
             end_line(snap)
-        if snap.start is not None or snap.end is None:
+        if teacher:
             status_line(snap)
+        elif snap.end is None:
+            short_status(snap)
 
 
-@st.fragment(run_every=2.0)
-def class_charts(klass: ClassRun) -> None:
-    frame = klass.frame(render)
-    if frame.snap.start is not None:
-        charts_view(frame.snap, frame.figures.__getitem__)
+def short_status(snap: Snapshot) -> None:
+    """The step and the speed in two lines (a student's screen, refreshed every second)."""
+    if snap.status in ("queued", "preparing") or snap.start is None:
+        status_line(snap)
+        return
+    step = snap.last.step if snap.last else 0
+    st.progress(snap.progress, text=f"{snap.status} — step {step:,} of {snap.start.total_steps:,}")
+    if snap.last:
+        st.caption(
+            f"Epoch {snap.last.epoch} of {snap.start.config.epochs} · "
+            f"{snap.last.images_per_s:,.0f} images/s · {data_words(snap.start)}"
+        )
+
+
+def class_charts(klass: ClassRun, teacher: bool) -> None:
+    """Every chart for the teacher (every 2 s); for a student the curves and the detectors'
+    verdicts (every STUDENT_CHARTS_S), and every chart on request."""
+    if teacher or st.toggle("Every chart: quality, the detectors' evidence, what D sees"):
+        st.fragment(charts_view_of, run_every=2.0)(klass, teacher)
+    else:
+        st.fragment(curves_of, run_every=STUDENT_CHARTS_S)(klass)
+
+
+def charts_view_of(klass: ClassRun, teacher: bool) -> None:
+    view = klass.frame(charts, every=2.0)
+    if view is not None:
+        charts_view(view, klass.run if teacher else None)
+
+
+def curves_of(klass: ClassRun) -> None:
+    view = klass.frame(charts, every=2.0)
+    if view is None:
+        return
+    losses, outputs = st.columns(2)
+    losses.plotly_chart(view.figure("losses"), width="stretch", key="losses")
+    outputs.plotly_chart(view.figure("d_outputs"), width="stretch", key="d_outputs")
+    latest = view.snap.latest_quality
+    if latest is not None and latest.collapse_warning:
+        st.warning(latest.collapse_warning)
+    for finding in view.findings:
+        detector_state(finding)
 
 
 def share(klass: ClassRun) -> None:
@@ -232,18 +290,18 @@ def projector(klass: ClassRun) -> None:
 
 @st.fragment(run_every=1.0)
 def projector_live(klass: ClassRun) -> None:
-    frame = klass.frame(render)
-    snap = frame.snap
-    picture, curves = st.columns([1, 1])
+    frame = klass.frame(picture)
+    snap, view = frame.snap, klass.frame(charts, every=2.0)
+    left, curves = st.columns([1, 1])
     if frame.grid is not None:
-        picture.image(frame.grid, width="stretch")
-    if snap.start is not None:
-        curves.plotly_chart(frame.figures["losses"], width="stretch", key="p-losses")
-        curves.plotly_chart(frame.figures["d_outputs"], width="stretch", key="p-outputs")
+        left.image(frame.grid, width="stretch")
+    if view is not None:
+        curves.plotly_chart(view.figure("losses"), width="stretch", key="p-losses")
+        curves.plotly_chart(view.figure("d_outputs"), width="stretch", key="p-outputs")
     if snap.end is not None:
         end_line(snap)
-    elif snap.start is not None:
-        status_line(snap)
+    else:
+        short_status(snap)
 
 
 def teacher_tools(klass: ClassRun, token: str | None) -> None:

@@ -5,15 +5,41 @@ made once for every student)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from gan.config import ConfigError
+from gan.detectors import Finding, diagnose
+from gan.runs import Snapshot
 from gan.trainer import QUALITY_SAMPLES
-from pages.common.lab import d_view_section, failure_lab
+from pages.common.charts import CHARTS, snapshot_figure
+from pages.common.lab import DPictures, d_pictures, d_view_section, failure_lab
 from pages.common.server import max_training_seconds, training_slots
 from pages.common.text import duration
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """What a run's charts show, made from one snapshot: the figures (`figure(name)`, see
+    `charts.CHARTS`), the detectors' findings and the pictures of what D sees."""
+
+    snap: Snapshot
+    figure: Callable[[str], go.Figure]
+    findings: list[Finding]
+    d_view: DPictures | None
+
+
+def live_view(snap: Snapshot, shared: bool = False) -> LiveView:
+    """The live view of `snap`, for one session (its figures reused from rerun to rerun), or
+    `shared` by many sessions (new figures, made once)."""
+    if shared:
+        figure = {name: snapshot_figure(name, snap) for name in CHARTS}.__getitem__
+    else:
+        figure = lambda name: snapshot_figure(name, snap, cached=True)  # noqa: E731
+    return LiveView(snap, figure, diagnose(snap.history, snap.quality), d_pictures(snap))
+
 
 STEPS = (  # the buttons of a paused run: one update at a time, as in GAN Lab
     ("Step", "both", "One update of both networks, then pause again."),
@@ -115,16 +141,16 @@ def end_line(snap) -> None:
     {"finished": st.success, "stopped": st.info}.get(end.reason, st.error)(text)
 
 
-def charts_view(snap, figure: Callable[[str], go.Figure], run=None) -> None:
+def charts_view(view: LiveView, run=None) -> None:
     """The curves, the quality panel, the failure detectors (with their fixes when `run`, the
-    run to command, is given) and what D sees; `figure(name)` gives each chart of
-    `charts.CHARTS`."""
+    run to command, is given) and what D sees."""
+    snap, figure = view.snap, view.figure
     losses, outputs = st.columns(2)
     losses.plotly_chart(figure("losses"), width="stretch", key="losses")
     outputs.plotly_chart(figure("d_outputs"), width="stretch", key="d_outputs")
     quality_view(snap, figure)
-    failure_lab(snap, figure, run)
-    d_view_section(snap)
+    failure_lab(snap, view.findings, figure, run)
+    d_view_section(view.d_view)
 
 
 def quality_view(snap, figure: Callable[[str], go.Figure]) -> None:
