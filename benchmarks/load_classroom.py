@@ -156,15 +156,11 @@ async def class_run(args: argparse.Namespace, root: int, servers: list[int]) -> 
     if not lead.code:
         raise SystemExit(f"the teacher could not start a class run: {teaching!r}")
     print(f"class {lead.code} started on {lead.replica or 'the server'}", flush=True)
-    tasks = [watcher(Client(args.port, tally), lead.code, until, start + args.warmup)]
-    tasks += [watcher(Client(args.port, tally), lead.code, until, start + args.warmup)
-              for _ in range(args.clients - 1)]  # fmt: skip
+    tasks = [watcher(Client(args.port, tally), lead.code, until, start + args.warmup)
+             for _ in range(args.clients)]  # fmt: skip
     tasks += [explorer(Client(args.port, tally), until, start + args.warmup)
               for _ in range(args.explorers)]  # fmt: skip
-    cpu = asyncio.create_task(server_cpu_in_window(servers, args.warmup, args.seconds))
-    results = await asyncio.gather(*tasks, teaching, return_exceptions=True)
-    tally.server_cpu_s = await cpu
-    tally.errors += [f"client failed: {r!r}" for r in results if isinstance(r, BaseException)]
+    await measured([*tasks, teaching], servers, args, tally)
     stop.set()
     await memory_task
     return tally, memory
@@ -180,12 +176,7 @@ def class_report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
     )
     for name, values in (("watcher update", tally.watching), ("explorer image", tally.latencies)):
         if values:
-            ms = np.asarray(values) * 1000
-            p50, p95 = np.percentile(ms, [50, 95])
-            print(
-                f"{name} latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-                f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
-            )
+            print(latency_line(name, values))
     print(
         f"server processes' CPU in the window: {tally.server_cpu_s:.1f} s "
         f"({tally.server_cpu_s / args.seconds:.0%} of one core), "
@@ -193,6 +184,19 @@ def class_report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
     )
     print(f"watchers who saw the class's step advance: {tally.advanced} of {args.clients}")
     print(f"peak RSS of the server(s) and trainings: {max(r for _, r in memory):,.0f} MiB")
+    print_errors(tally)
+
+
+def latency_line(name: str, seconds: list[float]) -> str:
+    ms = np.asarray(seconds) * 1000
+    p50, p95 = np.percentile(ms, [50, 95])
+    return (
+        f"{name} latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+        f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
+    )
+
+
+def print_errors(tally: Tally) -> None:
     print(f"error messages shown: {len(tally.messages)}", *sorted(set(tally.messages))[:5])
     print(f"errors: {len(tally.errors)}")
     for error in sorted(set(tally.errors))[:10]:
@@ -273,13 +277,18 @@ async def classroom(args: argparse.Namespace, root: int, servers: list[int]) -> 
         else explorer(Client(args.port, tally), until, start + args.warmup)
         for i in range(args.clients)
     ]
+    await measured(tasks, servers, args, tally)
+    stop.set()
+    await watcher
+    return tally, memory
+
+
+async def measured(tasks: list, servers: list[int], args: argparse.Namespace, tally: Tally) -> None:
+    """Run the clients' tasks, measuring the servers' CPU in the window; note failures."""
     cpu = asyncio.create_task(server_cpu_in_window(servers, args.warmup, args.seconds))
     results = await asyncio.gather(*tasks, return_exceptions=True)
     tally.server_cpu_s = await cpu
     tally.errors += [f"client failed: {r!r}" for r in results if isinstance(r, BaseException)]
-    stop.set()
-    await watcher
-    return tally, memory
 
 
 def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
@@ -292,12 +301,7 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
         f"GAN_MAX_TRAININGS={os.environ.get('GAN_MAX_TRAININGS', 'default')} per server"
     )
     if tally.latencies:
-        ms = np.asarray(tally.latencies) * 1000
-        p50, p95 = np.percentile(ms, [50, 95])
-        print(
-            f"explorer image latency: {len(ms)} updates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-            f"max {ms.max():.0f} ms (target p95 <= 100 ms)"
-        )
+        print(latency_line("explorer image", tally.latencies))
         print(
             f"server processes' CPU in the window: {tally.server_cpu_s:.1f} s "
             f"({tally.server_cpu_s / args.seconds:.0%} of one core), "
@@ -315,10 +319,7 @@ def report(args: argparse.Namespace, tally: Tally, memory: list) -> None:
         f"trainings: {tally.trainings_started} started, {tally.trainings_finished} finished "
         f"within the window; queue notices seen {tally.queued_seen} times"
     )
-    print(f"error messages shown: {len(tally.messages)}", *sorted(set(tally.messages))[:5])
-    print(f"errors: {len(tally.errors)}")
-    for error in sorted(set(tally.errors))[:10]:
-        print(f"  {error}")
+    print_errors(tally)
 
 
 def main() -> None:
@@ -374,26 +375,25 @@ def class_mode(args: argparse.Namespace) -> None:
     if args.via_proxy:
         runs.append(argparse.Namespace(**{**vars(args), "clients": args.proxy_clients}))
     for run in runs:
-        if run.replicas:
-            with running_school(run.port, run.replicas) as (school, replicas):
-                tally, memory = asyncio.run(class_run(run, school.pid, replicas))
-        else:
-            with running_server(run.port) as server:
-                tally, memory = asyncio.run(class_run(run, server.pid, [server.pid]))
+        tally, memory = against_servers(run, class_run)
         class_report(run, tally, memory)
         print()
 
 
 def measure(run: argparse.Namespace) -> float:
     """One class against one server (or nginx and replicas); prints the report, returns p95."""
-    if run.replicas:
-        with running_school(run.port, run.replicas) as (school, replicas):
-            tally, memory = asyncio.run(classroom(run, school.pid, replicas))
-    else:
-        with running_server(run.port) as server:
-            tally, memory = asyncio.run(classroom(run, server.pid, [server.pid]))
+    tally, memory = against_servers(run, classroom)
     report(run, tally, memory)
     return np.percentile(tally.latencies, 95) * 1000 if tally.latencies else float("nan")
+
+
+def against_servers(run: argparse.Namespace, clients) -> tuple[Tally, list]:
+    """`clients(run, root pid, server pids)` against a fresh server, or nginx and replicas."""
+    if run.replicas:
+        with running_school(run.port, run.replicas) as (school, replicas):
+            return asyncio.run(clients(run, school.pid, replicas))
+    with running_server(run.port) as server:
+        return asyncio.run(clients(run, server.pid, [server.pid]))
 
 
 if __name__ == "__main__":

@@ -412,34 +412,41 @@ def test_a_class_run_that_every_student_watches_and_only_the_teacher_drives(serv
         code = re.search(r"class=(\w+)", teacher.url).group(1)
         main(teacher).get_by_role("button", name="Pause", exact=True).wait_for()
         wait_for_step(teacher, "step > 0")
-        with screen(chromium, "phone") as one, screen(chromium, "laptop") as two:
-            for student in (one, two):
-                student.goto(f"{server}/?class={code}")
-                student.get_by_role("heading", name=f"Class run {code}").wait_for()
-                wait_for_step(student, "step > 0")
-                first = shown_step(student)
-                wait_for_step(student, f"step > {first}")  # live: the step advances
-                assert buttons(student, RUN_CONTROLS).count() == 0
-            main(teacher).get_by_role("button", name="Pause", exact=True).click()
-            main(teacher).get_by_role("button", name="Step D", exact=True).click()
-            teacher.wait_for_function("document.body.innerText.includes('paused — step')")
-            stepped = shown_step(teacher)
-            for student in (one, two):
-                student.wait_for_function(
-                    f"document.body.innerText.includes('paused — step {stepped:,} of')"
-                )
-            teacher.wait_for_function("/Students watching\\s*2/.test(document.body.innerText)")
-            one.screenshot(path=str(ARTIFACTS / "class-student-phone.png"))
-            teacher.screenshot(path=str(ARTIFACTS / "class-teacher.png"))
-            two.goto(f"{server}/?class={code}&view=projector")
-            two.get_by_role("heading", name=f"Class run {code}").wait_for()
-            two.get_by_text(f"Join at {server}/?class={code}").wait_for()
-            assert two.locator("[data-testid='stSidebar']").is_hidden()
-            assert buttons(two).count() == 0
-            two.locator(".main-svg").first.wait_for()  # the curves drawn
-            two.screenshot(path=str(ARTIFACTS / "class-projector.png"))
-        main(teacher).get_by_role("button", name="Stop", exact=True).click()
-        teacher.get_by_text("Run stopped").wait_for()
+        try:
+            watch_the_class(server, chromium, teacher, code)
+        finally:  # the class run holds a training slot: free it for the next tests
+            main(teacher).get_by_role("button", name="Stop", exact=True).click()
+            teacher.get_by_text("Run stopped").wait_for()
+
+
+def watch_the_class(server: str, chromium, teacher, code: str) -> None:
+    """Two students watch the class; the teacher steps it; the projector view."""
+    with screen(chromium, "phone") as one, screen(chromium, "laptop") as two:
+        for student in (one, two):
+            student.goto(f"{server}/?class={code}")
+            student.get_by_role("heading", name=f"Class run {code}").wait_for()
+            wait_for_step(student, "step > 0")
+            first = shown_step(student)
+            wait_for_step(student, f"step > {first}")  # live: the step advances
+            assert buttons(student, RUN_CONTROLS).count() == 0
+        main(teacher).get_by_role("button", name="Pause", exact=True).click()
+        main(teacher).get_by_role("button", name="Step D", exact=True).click()
+        teacher.wait_for_function("document.body.innerText.includes('paused — step')")
+        stepped = shown_step(teacher)
+        for student in (one, two):
+            student.wait_for_function(
+                f"document.body.innerText.includes('paused — step {stepped:,} of')"
+            )
+        teacher.wait_for_function("/Students watching\\s*2/.test(document.body.innerText)")
+        one.screenshot(path=str(ARTIFACTS / "class-student-phone.png"))
+        teacher.screenshot(path=str(ARTIFACTS / "class-teacher.png"))
+        two.goto(f"{server}/?class={code}&view=projector")
+        two.get_by_role("heading", name=f"Class run {code}").wait_for()
+        two.get_by_text(f"Join at {server}/?class={code}").wait_for()
+        expect(two.locator("[data-testid='stSidebar']")).to_be_hidden()
+        assert buttons(two).count() == 0
+        two.locator(".main-svg").first.wait_for()  # the curves drawn
+        two.screenshot(path=str(ARTIFACTS / "class-projector.png"))
 
 
 def test_a_forged_pause_from_a_student_session_is_refused(server):
@@ -460,6 +467,14 @@ def test_a_forged_pause_from_a_student_session_is_refused(server):
         while not any("running — step" in text for text in teacher.texts):
             teacher.texts.clear()
             await teacher.run_and_wait()
+        try:
+            await forge_as_student(port, tally, teacher, code)
+        finally:  # the class run holds a training slot: free it for the next tests
+            await teacher.click("stop")
+            await teacher.close()
+        assert not tally.errors, tally.errors
+
+    async def forge_as_student(port, tally, teacher, code) -> None:
         student = Client(port, tally)
         await student.open(query=f"class={code}")
         assert f"Class run {code}" in student.texts and "pause" not in student.widgets
@@ -473,10 +488,7 @@ def test_a_forged_pause_from_a_student_session_is_refused(server):
         teacher.texts.clear()
         await teacher.run_and_wait()
         assert any("paused — step" in text for text in teacher.texts), teacher.texts
-        await teacher.click("stop")
         await student.close()
-        await teacher.close()
-        assert not tally.errors, tally.errors
 
     with ThreadPoolExecutor(1) as thread:  # Playwright holds this thread's event loop
         thread.submit(asyncio.run, forge()).result()

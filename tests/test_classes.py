@@ -17,6 +17,7 @@ from gan.classes import (
     normal_code,
     replica_prefix,
 )
+from gan.runfolder import GENERATOR
 from gan.runs import BackgroundRun
 
 
@@ -28,7 +29,7 @@ def klass(small, tmp_path):
     run.start()
     assert gate.reached.wait(120)
     run.pause()
-    assert quiet(gate.stepped, 2.0)  # the step under way when Pause came is done
+    wait_until(lambda: quiet(gate.stepped, 0.5))  # the step under way when Pause came is done
     klass = Classes().open(run)
     yield klass
     klass.run.stop()
@@ -112,3 +113,17 @@ def test_a_restart_keeps_the_code_and_needs_the_token(klass, small, tmp_path):
     old = klass.run
     klass.replace(klass.teacher_token, fresh.start())
     assert klass.run is fresh and old.join(60) and old.snapshot().end.reason == "stopped"
+
+
+def test_a_class_run_no_teacher_looks_at_ends_saved_and_says_why(small, tmp_path):
+    run = BackgroundRun(
+        tiny(epochs=500, out_dir=str(tmp_path)),
+        small,
+        idle_timeout=1.0,
+        idle_reason="no teacher's page was open",
+    )
+    Classes().open(run.start())
+    assert run.join(120)
+    end = run.snapshot().end
+    assert end.reason == "stopped" and "no teacher's page was open for 1 s" in end.message
+    assert (tmp_path / GENERATOR).is_file()

@@ -436,6 +436,17 @@ def test_students_who_open_a_class_link_reach_its_replica_whatever_their_own(chr
     code = re.search(r"class=(\w+)", teacher.tab.url).group(1)
     home = teacher.replicas[-1][1]
     assert code[0] == "AB"[int(home[1:]) - 1]  # the code names the replica that holds it
+    main = teacher.tab.locator("[data-testid='stMain']")
+    try:
+        join_and_watch(chromium, school, teacher, code, home)
+    finally:  # the class run holds the replica's training slot: free it
+        main.get_by_role("button", name="Stop", exact=True).click()
+        teacher.tab.get_by_text("Run stopped").wait_for()
+        teacher.context.close()
+
+
+def join_and_watch(chromium, school: School, teacher: Student, code: str, home: str) -> None:
+    """Students hashed to either replica open the class link and see the teacher's Step."""
     students, elsewhere = [], 0
     while len(students) < 2 or not elsewhere:
         assert len(students) < 8, "every new browser was hashed to the class's replica"
@@ -460,9 +471,6 @@ def test_students_who_open_a_class_link_reach_its_replica_whatever_their_own(chr
             f"document.body.innerText.includes('paused — step {stepped:,} of')"
         )
         student.context.close()
-    main.get_by_role("button", name="Stop", exact=True).click()
-    teacher.tab.get_by_text("Run stopped").wait_for()
-    teacher.context.close()
 
 
 def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, school):

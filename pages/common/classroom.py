@@ -1,5 +1,6 @@
 """The class run on the Classroom page: a teacher starts one training that every student who
-opens its link watches live, and only the teacher's browser drives it (gan.classes)."""
+opens its link watches live, and only the teacher's tab (or teacher link) drives it
+(gan.classes)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ CLASS_IDLE_S = 60 * parse_float(
 CLASS_MAX_S = 60 * parse_float(  # the longest a class run trains, pauses included: a lesson
     "GAN_CLASS_MAX_MINUTES", os.environ.get("GAN_CLASS_MAX_MINUTES", "90"), 1.0, 24 * 60
 )
+STUDENT_FRAME_S = 2.0  # a student's grid and step refresh this often (the teacher's: 1 s)
+STUDENT_CHARTS_S = 4.0  # a student's curves refresh this often (the teacher's: 2 s)
 
 
 @st.cache_resource
@@ -49,13 +52,9 @@ def classes() -> Classes:
     return Classes()
 
 
-STUDENT_FRAME_S = 2.0  # a student's grid and step refresh this often (the teacher's: 1 s)
-STUDENT_CHARTS_S = 4.0  # a student's curves refresh this often (the teacher's: 2 s)
-
-
 @dataclass(frozen=True)
 class Frame:
-    """A class's live picture, made once a second for all its watchers: the grid's PNG."""
+    """A class's live picture, made once for all its watchers: the grid's PNG."""
 
     snap: Snapshot
     grid: bytes | None
@@ -120,9 +119,7 @@ def class_setup() -> None:
             index=names.index(st.session_state.get("preset", DEFAULT_PRESET)),
             format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name}",
         )
-        epochs = st.number_input(
-            "Epochs", 1, 1000, PRESETS[preset].epochs, key="class-epochs"
-        )  # fmt: skip
+        epochs = st.number_input("Epochs", 1, 1000, PRESETS[preset].epochs, key="class-epochs")
         if st.button("Start a class run", type="primary"):
             try:
                 klass = start_class(RunConfig.create(preset, epochs=epochs))
