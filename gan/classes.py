@@ -26,6 +26,7 @@ CODE_LENGTH = 5
 FRAME_S = 1.0  # a class's live view is recomputed at most this often while it trains
 COPY_S = 5.0  # students who take a copy within this long of each other share one file
 WATCHING_S = 15.0  # a student whose view has not asked for a frame this long has left
+KEEP_ENDED = 20  # ended class runs a server keeps showing (then "no class run with code")
 
 
 class NotTheTeacherError(PermissionError):
@@ -154,8 +155,14 @@ class Classes:
         self._classes: dict[str, ClassRun] = {}
 
     def open(self, run: Any, prefix: str | None = None) -> ClassRun:
-        """A new class around a started run, under a fresh code."""
+        """A new class around a started run, under a fresh code (the oldest ended classes
+        beyond KEEP_ENDED are forgotten: their folders stay)."""
         with self._lock:
+            ended = sorted(
+                (c for c in self._classes.values() if not c.run.active), key=lambda c: c.started
+            )
+            for old in ended[: max(0, len(ended) - KEEP_ENDED + 1)]:
+                del self._classes[old.code]
             while True:
                 code = (prefix or replica_prefix()) + "".join(
                     secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH - 1)

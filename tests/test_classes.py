@@ -36,9 +36,13 @@ def klass(small, tmp_path):
     klass.run.join(60)
 
 
+class Ended:
+    active = False
+
+
 def test_codes_are_short_unambiguous_and_name_their_replica():
     codes = Classes()
-    code = codes.open(object(), prefix="C").code
+    code = codes.open(Ended(), prefix="C").code
     assert len(code) == CODE_LENGTH and code[0] == "C"
     assert set(code) <= set(CODE_ALPHABET) and not set(code) & set("01IO")
     assert normal_code(f" {code.lower()[:2]} {code.lower()[2:]} ") == code  # typed by a student
@@ -127,3 +131,10 @@ def test_a_class_run_no_teacher_looks_at_ends_saved_and_says_why(small, tmp_path
     end = run.snapshot().end
     assert end.reason == "stopped" and "no teacher's page was open for 1 s" in end.message
     assert (tmp_path / GENERATOR).is_file()
+
+
+def test_a_server_forgets_its_oldest_ended_classes():
+    codes = Classes()
+    first = codes.open(Ended()).code
+    later = [codes.open(Ended()).code for _ in range(classes_module.KEEP_ENDED)]
+    assert codes.find(first) is None and all(codes.find(code) for code in later)

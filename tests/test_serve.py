@@ -462,9 +462,13 @@ def join_and_watch(chromium, school: School, teacher: Student, code: str, home: 
         assert cookies["gan_class"] == code
         students.append(student)
     main = teacher.tab.locator("[data-testid='stMain']")
-    main.get_by_role("button", name="Pause", exact=True).click()
+    for _ in range(3):  # once in a CI-like run under load, a Pause click showed no effect
+        main.get_by_role("button", name="Pause", exact=True).click()
+        if wait_for_text(teacher.tab, "paused — step", seconds=30):
+            break
+    before = teacher.step()
     main.get_by_role("button", name="Step", exact=True).click()
-    teacher.tab.wait_for_function("document.body.innerText.includes('paused — step')")
+    assert wait_for_text(teacher.tab, f"paused — step {before + 1:,} of", seconds=120)
     stepped = teacher.step()
     for student in students:
         student.tab.wait_for_function(
@@ -506,6 +510,17 @@ def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, sch
     student.tab.get_by_role("button", name="Stop").click()
     student.tab.get_by_text("Run stopped").wait_for()
     student.context.close()
+
+
+def wait_for_text(tab, text: str, seconds: float) -> bool:
+    """True once the page shows `text`; False if it has not within `seconds`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        tab.wait_for_function(f"document.body.innerText.includes({text!r})", timeout=seconds * 1e3)
+        return True
+    except PlaywrightTimeout:
+        return False
 
 
 def saved_records(school: School) -> dict[Path, dict]:

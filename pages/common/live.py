@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -37,7 +38,7 @@ def live_view(snap: Snapshot, shared: bool = False) -> LiveView:
     if shared:
         figure = {name: snapshot_figure(name, snap) for name in CHARTS}.__getitem__
     else:
-        figure = lambda name: snapshot_figure(name, snap, cached=True)  # noqa: E731
+        figure = partial(snapshot_figure, snap=snap, cached=True)
     return LiveView(snap, figure, diagnose(snap.history, snap.quality), d_pictures(snap))
 
 
