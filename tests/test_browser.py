@@ -102,6 +102,11 @@ def image_sources(page, selector: str = "[data-testid='stImage'] img") -> list[s
     return [img.get_attribute("src") for img in page.locator(selector).all()]
 
 
+def main(tab):
+    """The page itself, without Streamlit's toolbar (whose Stop ends a slow script run)."""
+    return tab.locator("[data-testid='stMain']")
+
+
 def wait_for_change(read, before, seconds: float = 60.0):
     """Poll `read()` until it differs from `before`; return the new value."""
     deadline = time.monotonic() + seconds
@@ -132,7 +137,7 @@ def test_training_shows_a_changing_grid_and_stops_with_a_download(server, page):
     grid_later = wait_for_change(lambda: image_sources(page)[:1], grid)  # after some steps
     assert grid_later != grid
     page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
-    page.get_by_role("button", name="Stop").click()
+    main(page).get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Run stopped").wait_for()
     page.get_by_role("button", name="Download generator (.keras)").wait_for()
     page.screenshot(path=str(ARTIFACTS / "train-stopped.png"), full_page=True)
@@ -274,13 +279,13 @@ def test_after_train_the_grid_and_its_controls_are_in_the_first_screen(server, c
         tab.wait_for_function("document.body.innerText.includes('running — step')")
         grid = tab.locator("[data-testid='stImage'] img").first
         assert in_first_screen(tab, grid)
-        assert in_first_screen(tab, tab.get_by_role("button", name="Pause"))
+        assert in_first_screen(tab, main(tab).get_by_role("button", name="Pause"))
         tab.screenshot(path=str(ARTIFACTS / f"train-{size}.png"))
         other = tab.context.new_page()  # a second tab of the same browser shows the same run
         other.goto(f"{server}/train")
         other.wait_for_function("document.body.innerText.includes('running — step')")
         other.close()
-        tab.get_by_role("button", name="Stop", exact=True).click()
+        main(tab).get_by_role("button", name="Stop", exact=True).click()
         tab.get_by_text("Run stopped").wait_for()
 
 
@@ -318,7 +323,7 @@ def test_a_student_breaks_a_gan_from_the_classroom_and_fixes_it_mid_run(server, 
         tab.get_by_text("Changed mid-run at step").wait_for()
         assert tab.locator("[data-testid='stException']").count() == 0
         tab.screenshot(path=str(ARTIFACTS / f"failure-lab-{size}.png"), full_page=True)
-        tab.get_by_role("button", name="Stop", exact=True).click()
+        main(tab).get_by_role("button", name="Stop", exact=True).click()
         tab.get_by_text("Run stopped").wait_for()
 
 
@@ -386,11 +391,6 @@ def wait_for_step(tab, condition: str) -> None:
 
 
 RUN_CONTROLS = re.compile(r"^(Pause|Resume|Stop|Step|Step D|Step G|Restart)$")
-
-
-def main(tab):
-    """The page itself, without Streamlit's toolbar (whose Stop ends a slow script run)."""
-    return tab.locator("[data-testid='stMain']")
 
 
 def buttons(tab, text: re.Pattern | None = None):

@@ -507,7 +507,9 @@ def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, sch
     student.tab.get_by_role("button", name="Continue").click()
     student.tab.wait_for_function("/running — step [1-9]/.test(document.body.innerText)")
     assert student.step() > record["checkpoint"]["step"]  # from its checkpoint, not scratch
-    student.tab.get_by_role("button", name="Stop").click()
+    student.tab.locator("[data-testid='stMain']").get_by_role(
+        "button", name="Stop", exact=True
+    ).click()
     student.tab.get_by_text("Run stopped").wait_for()
     student.context.close()
 
