@@ -16,10 +16,12 @@ With `--via-proxy --replicas 2`, the same class on one server first, then twice 
 
 With `--class-run`, a class run instead (issue 33): a teacher starts one training from the
 Classroom page, `--clients` students open its link and watch it live, and `--explorers` of
-them also move explorer sliders in a second tab. It reports a watcher's update latency (the
-page's timer tick sent -> the fragment's run finished and its new grid image fetched), the
-server's CPU per watcher, and whether every watcher saw the class's step advance. With
-`--via-proxy`, then `--proxy-clients` students join by the link through nginx and 2 replicas.
+them also move explorer sliders in a second tab. A student's live view asks the class feed
+(pages/common/class_feed.py) for the class's frame every second, as the page's own script
+does; it reports a watcher's update latency (the frame's JSON asked -> received, and its new
+grid image fetched), the server's CPU per watcher, and whether every watcher saw the class's
+step advance. With `--via-proxy`, then `--proxy-clients` students join by the link through
+nginx and 2 replicas.
 
     python benchmarks/load_classroom.py [--clients 30] [--trainers 4] [--seconds 60] [--baseline]
     python benchmarks/load_classroom.py --via-proxy --replicas 2
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -38,6 +41,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import aiohttp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,10 +50,12 @@ from deploy.streamlit_client import (  # noqa: E402
     TIMEOUT_S,
     Client,
     Tally,
+    cookie_header,
     running_school,
     running_server,
 )
 from gan.machine import describe  # noqa: E402
+from pages.common.class_feed import FEED_S, ROUTE  # noqa: E402
 
 
 async def explorer(client: Client, until: float, measure_from: float) -> None:
@@ -105,34 +111,35 @@ async def teacher(client: Client, until: float, epochs: int) -> None:
 
 
 async def watcher(client: Client, code: str, until: float, measure_from: float) -> None:
-    """Open the class link and let the page's timers tick, as a student's browser does;
-    time each update (timer sent -> run finished, its new grid image fetched)."""
+    """Open the class link as a browser does (the page and its script run), then ask for the
+    class's frame as the page's live view does: every FEED_S s after the last answer, on one
+    kept-alive connection with the browser's cookies; time each update (the frame's JSON
+    asked -> received, and its grid fetched when it is new)."""
     await client.open(query=f"class={code}")
     if not any(f"Class run {code}" in text for text in client.texts):
         client.tally.errors.append(f"watcher: the class did not show: {client.texts[-3:]}")
         return await client.close()
-    steps = []
-    while time.monotonic() < until:
-        now = time.monotonic()
-        due = [f for f, interval in client.timers.items() if client.due.setdefault(f, now) <= now]
-        for fragment in due:
-            client.due[fragment] = now + client.timers[fragment]
-            image_before, started = client.image_url, time.monotonic()
-            client.texts.clear()
-            await client.run(fragment=fragment, timer=True)
+    feed = f"http://localhost:{client.port}{ROUTE}/{code}"
+    headers = {"Cookie": cookie_header(client.cookies)}
+    viewer, steps, grid = f"{random.getrandbits(48):x}", [], None
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
+        while time.monotonic() < until:
+            started = time.monotonic()
             try:
-                await asyncio.wait_for(client.finished.wait(), TIMEOUT_S)
-                if client.image_url != image_before:
-                    await client.fetch(client.image_url)
-            except TimeoutError:
-                client.tally.errors.append("watcher: no update within 30 s")
-                continue
-            if started >= measure_from:
-                client.tally.watching.append(time.monotonic() - started)
-            shown = re.findall(r"step ([\d,]+) of", " ".join(client.texts))
-            steps += [int(step.replace(",", "")) for step in shown]
-        upcoming = [client.due[f] for f in client.timers] or [time.monotonic() + 1.0]
-        await asyncio.sleep(max(0.05, min(upcoming) - time.monotonic()))
+                async with http.get(f"{feed}?class={code}&viewer={viewer}") as reply:
+                    frame = json.loads(await reply.read())
+                if frame.get("grid") and frame["grid"] != grid:
+                    grid = frame["grid"]
+                    async with http.get(f"{feed}/{grid}") as reply:
+                        await reply.read()
+            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                client.tally.errors.append(f"watcher: {error!r}")
+            else:
+                if started >= measure_from:
+                    client.tally.watching.append(time.monotonic() - started)
+                steps += re.findall(r"step ([\d,]+) of", frame.get("status", ""))
+            await asyncio.sleep(FEED_S)
     client.tally.advanced += len(set(steps)) > 1
     await client.close()
 

@@ -198,3 +198,22 @@ def chromium_browser(*flags: str):
             yield browser
         finally:
             browser.close()
+
+
+def live_class(tab):
+    """A student's live view of a class run: its own small page, in a frame of the
+    Classroom page (pages/common/class_feed.py)."""
+    frame = tab.locator("iframe[title^='Class run']")
+    frame.wait_for()
+    return frame.element_handle().content_frame()
+
+
+def settled(read, seconds: float = 3.0):
+    """`read()`, once it has returned the same value for `seconds` (a paused run's step: a
+    step under way when Pause came still ends)."""
+    value, since = read(), time.monotonic()
+    while time.monotonic() - since < seconds:
+        time.sleep(0.25)
+        if (now := read()) != value:
+            value, since = now, time.monotonic()
+    return value

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import chromium_browser
+from conftest import chromium_browser, live_class, settled
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -377,7 +377,7 @@ def test_a_junk_upload_is_named_by_its_own_name_without_server_paths(
 
 
 def shown_step(tab) -> int:
-    """The step the page's progress bar shows (0 before the first)."""
+    """The step the page (or a frame in it) shows (0 before the first)."""
     found = re.search(r"step ([\d,]+) of", tab.inner_text("body"))
     return int(found.group(1).replace(",", "")) if found else 0
 
@@ -425,16 +425,23 @@ def watch_the_class(server: str, chromium, teacher, code: str) -> None:
         for student in (one, two):
             student.goto(f"{server}/?class={code}")
             student.get_by_role("heading", name=f"Class run {code}").wait_for()
-            wait_for_step(student, "step > 0")
-            first = shown_step(student)
-            wait_for_step(student, f"step > {first}")  # live: the step advances
+            view = live_class(student)
+            wait_for_step(view, "step > 0")
+            first = shown_step(view)
+            wait_for_step(view, f"step > {first}")  # live: the step advances
+            view.locator("#grid[src*='grid.png']").wait_for()
+            view.locator("svg polyline").first.wait_for()  # the curves drawn
             assert buttons(student, RUN_CONTROLS).count() == 0
         main(teacher).get_by_role("button", name="Pause", exact=True).click()
-        main(teacher).get_by_role("button", name="Step D", exact=True).click()
+        step_d = main(teacher).get_by_role("button", name="Step D", exact=True)
+        step_d.wait_for()
         teacher.wait_for_function("document.body.innerText.includes('paused — step')")
+        paused_at = settled(lambda: shown_step(teacher))
+        step_d.click()
+        wait_for_step(teacher, f"step > {paused_at}")
         stepped = shown_step(teacher)
         for student in (one, two):
-            student.wait_for_function(
+            live_class(student).wait_for_function(
                 f"document.body.innerText.includes('paused — step {stepped:,} of')"
             )
         teacher.wait_for_function("/Students watching\\s*2/.test(document.body.innerText)")

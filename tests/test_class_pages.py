@@ -4,11 +4,16 @@ codes and forged teacher links."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from conftest import wait_until
+from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 from test_pages import ROOT, TIMEOUT, errors
 
+from pages.common.class_feed import ROUTE, frame_json
 from pages.common.classroom import classes
 
 pytestmark = pytest.mark.system  # trains in a child process
@@ -26,6 +31,34 @@ def home(**query: str) -> AppTest:
 
 def labels(app: AppTest) -> set[str]:
     return {button.label for button in app.button}
+
+
+def live_view_source(app: AppTest) -> str:
+    """The student's live view: the page the Classroom page holds in a frame."""
+    frames = [e.proto.srcdoc for e in app.main.get("iframe")]
+    assert len(frames) == 1
+    return frames[0]
+
+
+def fetch_feed(code: str, viewer: str) -> tuple[int, dict]:
+    """GET ROUTE/CODE?viewer=..., as the student's live view asks the server every second
+    (the route's own function, with the request the server would give it)."""
+    reply = asyncio.run(
+        frame_json(
+            Request(
+                {
+                    "type": "http",
+                    "method": "GET",
+                    "path": f"{ROUTE}/{code}",
+                    "path_params": {"code": code},
+                    "query_string": f"class={code}&viewer={viewer}".encode(),
+                    "headers": [],
+                    "client": ("127.0.0.1", 50000),
+                }
+            )
+        )
+    )
+    return reply.status_code, json.loads(reply.body)
 
 
 def query(app: AppTest, name: str) -> str | None:
@@ -65,6 +98,13 @@ def test_a_student_watches_read_only_and_is_counted(class_run):
     assert [t.value for t in student.title] == [f"Class run {klass.code}"]
     assert not labels(student) & RUN_CONTROLS
     assert not student.sidebar.get("image")  # no join QR, no teacher link
+    assert f'"{ROUTE}/{klass.code}"' in live_view_source(student)
+    # The page asks every second; the first answer may be the frame made before it asked.
+    wait_until(lambda: "running — step" in fetch_feed(klass.code, "student-1")[1]["status"])
+    status, frame = fetch_feed(klass.code, "student-1")
+    assert status == 200 and frame["grid"].startswith("grid.png?v=")
+    assert [c["title"] for c in frame["charts"]] == ["Losses", "What D says"]
+    assert len(frame["verdicts"]) == 3
     teacher.run()
     watching = next(m for m in teacher.metric if m.label == "Students watching")
     assert int(watching.value) >= 1
@@ -77,9 +117,8 @@ def test_the_step_the_teacher_makes_is_the_step_students_see(class_run):
     teacher.run()
     before = klass.run.snapshot().last.step
     next(b for b in teacher.button if b.label == "Step D").click().run()
-    student = home(**{"class": klass.code})
-    shown = " ".join(p.proto.text for p in student.get("progress"))
-    assert f"paused — step {before + 1:,} of" in shown
+    _, frame = fetch_feed(klass.code, "student-2")
+    assert frame["status"].startswith(f"paused — step {before + 1:,} of")
     next(b for b in teacher.button if b.label == "Resume").click().run()
 
 
@@ -116,3 +155,9 @@ def test_a_wrong_code_says_so_and_offers_the_way_back(code):
     assert not app.exception
     assert "No class run with code" in " ".join(errors(app))
     assert "Leave the class" in labels(app)
+
+
+@pytest.mark.parametrize("code", ["ZZZZZ", "../etc", "A" * 500])
+def test_the_live_view_of_an_unknown_or_crafted_code_says_the_class_has_ended(code):
+    status, reply = fetch_feed(code, "student-3")
+    assert status == 404 and "has ended" in reply["gone"]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import chromium_browser
+from conftest import chromium_browser, live_class, settled
 
 from deploy.streamlit_client import Client, Tally
 
@@ -455,23 +455,24 @@ def join_and_watch(chromium, school: School, teacher: Student, code: str, home: 
         elsewhere += student.replicas[0][1] != home  # where this browser's own runs live
         student.tab.goto(f"{school.address}/?class={code}")
         student.tab.get_by_role("heading", name=f"Class run {code}").wait_for()
-        student.tab.wait_for_function("/step [1-9]/.test(document.body.innerText)")
+        live_class(student.tab).wait_for_function("/step [1-9]/.test(document.body.innerText)")
         # The heading proves the session is on `home` (the other replica has no such class),
-        # where the cookie the link set keeps this browser.
+        # where the cookie the link set keeps this browser; so do the live view's requests.
         cookies = {c["name"]: c["value"] for c in student.context.cookies()}
         assert cookies["gan_class"] == code
+        assert {replica for url, replica in student.replicas if "/class-feed/" in url} == {home}
         students.append(student)
     main = teacher.tab.locator("[data-testid='stMain']")
     for _ in range(3):  # once in a CI-like run under load, a Pause click showed no effect
         main.get_by_role("button", name="Pause", exact=True).click()
         if wait_for_text(teacher.tab, "paused — step", seconds=30):
             break
-    before = teacher.step()
+    before = settled(teacher.step)
     main.get_by_role("button", name="Step", exact=True).click()
     assert wait_for_text(teacher.tab, f"paused — step {before + 1:,} of", seconds=120)
     stepped = teacher.step()
     for student in students:
-        student.tab.wait_for_function(
+        live_class(student.tab).wait_for_function(
             f"document.body.innerText.includes('paused — step {stepped:,} of')"
         )
         student.context.close()

@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -20,19 +19,18 @@ from gan.config import ConfigError, RunConfig, parse_float
 from gan.presets import DEFAULT_PRESET, GROUPS, PRESETS
 from gan.runfolder import GENERATOR
 from gan.runs import BackgroundRun, Snapshot
-from pages.common.charts import png_bytes
-from pages.common.lab import detector_state
+from pages.common.class_feed import feed, student_view
 from pages.common.live import (
     LiveView,
     charts_view,
-    data_words,
+    detail_words,
     end_line,
     live_view,
+    progress_words,
     run_controls,
     status_line,
 )
 from pages.common.runs import UPLOADS, make_run
-from pages.common.server import session_id
 from pages.common.state import TEACHER, explore_generator
 
 # A class run with no teacher's page open for this long ends, saved (GAN_CLASS_IDLE_MINUTES).
@@ -42,26 +40,12 @@ CLASS_IDLE_S = 60 * parse_float(
 CLASS_MAX_S = 60 * parse_float(  # the longest a class run trains, pauses included: a lesson
     "GAN_CLASS_MAX_MINUTES", os.environ.get("GAN_CLASS_MAX_MINUTES", "90"), 1.0, 24 * 60
 )
-STUDENT_FRAME_S = 2.0  # a student's grid and step refresh this often (the teacher's: 1 s)
-STUDENT_CHARTS_S = 4.0  # a student's curves refresh this often (the teacher's: 2 s)
 
 
 @st.cache_resource
 def classes() -> Classes:
     """This server's class runs."""
     return Classes()
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A class's live picture, made once for all its watchers: the grid's PNG."""
-
-    snap: Snapshot
-    grid: bytes | None
-
-
-def picture(snap: Snapshot) -> Frame:
-    return Frame(snap, png_bytes(snap.grid, 3) if snap.grid is not None else None)
 
 
 def charts(snap: Snapshot) -> LiveView | None:
@@ -190,75 +174,50 @@ def adopt_teacher_link(klass: ClassRun) -> None:
 
 
 def live_class(klass: ClassRun, token: str | None) -> None:
-    """The grid and the step, redrawn every second for the teacher (with the controls) and
-    every STUDENT_FRAME_S for a student."""
-    every = 1.0 if klass.is_teacher(token) else STUDENT_FRAME_S
-    st.fragment(live_picture, run_every=every)(klass, token)
+    """The teacher's grid, step and controls, redrawn every second; a student's grid, step,
+    curves and the detectors' verdicts, fetched by the page itself (class_feed: no script
+    run per student and update)."""
+    if klass.is_teacher(token):
+        st.fragment(teacher_picture, run_every=1.0)(klass, token)
+    else:
+        st.iframe(student_view(klass.code), alt=f"Class run {klass.code}, live")
 
 
-def live_picture(klass: ClassRun, token: str | None) -> None:
-    teacher = klass.is_teacher(token)
-    if not teacher:
-        klass.watch(session_id())
-    frame = klass.frame(picture, wait=teacher)
+def teacher_picture(klass: ClassRun, token: str | None) -> None:
+    frame = klass.frame(feed, wait=True)
     snap = frame.snap
     left, side = st.columns([3, 2])
     if frame.grid is not None:
         left.image(frame.grid, caption="Fixed noise: the same z in every frame")
     with side:
-        if teacher and snap.end is None:
+        if snap.end is None:
             run_controls(klass.control(token), snap)
-        if teacher:
-            st.metric("Students watching", klass.watching)
+        st.metric("Students watching", klass.watching)
         if snap.end is not None:
             end_line(snap)
-        if teacher:
-            status_line(snap)
-        elif snap.end is None:
-            short_status(snap)
+        status_line(snap)
 
 
 def short_status(snap: Snapshot) -> None:
-    """The step and the speed in two lines (a student's screen, refreshed every second)."""
+    """The step and the speed in two lines (the projector's)."""
     if snap.status in ("queued", "preparing") or snap.start is None:
         status_line(snap)
         return
-    step = snap.last.step if snap.last else 0
-    st.progress(snap.progress, text=f"{snap.status} — step {step:,} of {snap.start.total_steps:,}")
-    if snap.last:
-        st.caption(
-            f"Epoch {snap.last.epoch} of {snap.start.config.epochs} · "
-            f"{snap.last.images_per_s:,.0f} images/s · {data_words(snap.start)}"
-        )
+    st.progress(snap.progress, text=progress_words(snap))
+    st.caption(detail_words(snap))
 
 
 def class_charts(klass: ClassRun, teacher: bool) -> None:
-    """Every chart for the teacher (every 2 s); for a student the curves and the detectors'
-    verdicts (every STUDENT_CHARTS_S), and every chart on request."""
+    """Every chart for the teacher (every 2 s); for a student, on request (the curves and
+    verdicts are in the student's live view)."""
     if teacher or st.toggle("Every chart: quality, the detectors' evidence, what D sees"):
         st.fragment(charts_view_of, run_every=2.0)(klass, teacher)
-    else:
-        st.fragment(curves_of, run_every=STUDENT_CHARTS_S)(klass)
 
 
 def charts_view_of(klass: ClassRun, teacher: bool) -> None:
     view = klass.frame(charts, every=2.0)
     if view is not None:
         charts_view(view, klass.run if teacher else None)
-
-
-def curves_of(klass: ClassRun) -> None:
-    view = klass.frame(charts, every=2.0)
-    if view is None:
-        return
-    losses, outputs = st.columns(2)
-    losses.plotly_chart(view.figure("losses"), width="stretch", key="losses")
-    outputs.plotly_chart(view.figure("d_outputs"), width="stretch", key="d_outputs")
-    latest = view.snap.latest_quality
-    if latest is not None and latest.collapse_warning:
-        st.warning(latest.collapse_warning)
-    for finding in view.findings:
-        detector_state(finding)
 
 
 def share(klass: ClassRun) -> None:
@@ -287,7 +246,7 @@ def projector(klass: ClassRun) -> None:
 
 @st.fragment(run_every=1.0)
 def projector_live(klass: ClassRun) -> None:
-    frame = klass.frame(picture)
+    frame = klass.frame(feed)
     snap, view = frame.snap, klass.frame(charts, every=2.0)
     left, curves = st.columns([1, 1])
     if frame.grid is not None:

@@ -114,8 +114,7 @@ def status_line(snap) -> None:
         return
     last, start = snap.last, snap.start
     step = last.step if last else 0
-    state = "saving and measuring…" if snap.status == "finishing" else snap.status
-    st.progress(snap.progress, text=f"{state} — step {step:,} of {start.total_steps:,}")
+    st.progress(snap.progress, text=progress_words(snap))
     a, b = st.columns(2)
     a.metric("Epoch", f"{last.epoch if last else 1} of {start.config.epochs}")
     b.metric("Images/s", f"{last.images_per_s:,.0f}" if last else "…")
@@ -126,6 +125,23 @@ def status_line(snap) -> None:
     st.caption(f"Data: {data_words(start)}")
     if start.notice:
         st.warning(start.notice)
+
+
+def progress_words(snap) -> str:
+    """The run's state and step ("running — step 1,200 of 18,740") once it has started."""
+    step = snap.last.step if snap.last else 0
+    state = "saving and measuring…" if snap.status == "finishing" else snap.status
+    return f"{state} — step {step:,} of {snap.start.total_steps:,}"
+
+
+def detail_words(snap) -> str:
+    """Epoch, speed and data in one line ("" before the first step)."""
+    if snap.start is None or snap.last is None:
+        return ""
+    return (
+        f"Epoch {snap.last.epoch} of {snap.start.config.epochs} · "
+        f"{snap.last.images_per_s:,.0f} images/s · {data_words(snap.start)}"
+    )
 
 
 def data_words(start) -> str:

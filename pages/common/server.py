@@ -129,7 +129,7 @@ def app_navigation() -> None:
 
     if not getattr(_entry, "inside", False):
         PagesManager.uses_pages_directory = False
-        runpy.run_path(str(ENTRY_SCRIPT))
+        runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
         st.stop()
 
 
