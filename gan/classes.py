@@ -27,6 +27,7 @@ FRAME_S = 1.0  # a class's live view is recomputed at most this often while it t
 COPY_S = 5.0  # students who take a copy within this long of each other share one file
 WATCHING_S = 15.0  # a student whose view has not asked for a frame this long has left
 KEEP_ENDED = 20  # ended class runs a server keeps showing (then "no class run with code")
+MOST_WATCHERS = 1000  # more remembered viewers than this: forget those who left (forged ids)
 
 
 class NotTheTeacherError(PermissionError):
@@ -84,17 +85,22 @@ class ClassRun:
             self.run, self._frames, self._copy = run, {}, None
 
     def watch(self, viewer: str) -> None:
-        """Note that `viewer` (a student's session) is looking at the class now."""
+        """Note that `viewer` (a student's live view) is looking at the class now."""
         with self._lock:
             self._watchers[viewer] = time.monotonic()
+            if len(self._watchers) > MOST_WATCHERS:
+                self._forget_who_left()
 
     @property
     def watching(self) -> int:
         """How many students looked in the last WATCHING_S seconds."""
-        now = time.monotonic()
         with self._lock:
-            self._watchers = {v: t for v, t in self._watchers.items() if now - t < WATCHING_S}
+            self._forget_who_left()
             return len(self._watchers)
+
+    def _forget_who_left(self) -> None:
+        now = time.monotonic()
+        self._watchers = {v: t for v, t in self._watchers.items() if now - t < WATCHING_S}
 
     def frame(
         self, render: Callable[[Any], Any], wait: bool = False, every: float = FRAME_S

@@ -70,6 +70,7 @@ def test_a_class_that_waits_says_why(status, words):
 def test_an_ended_class_says_how():
     stopped = frame_of(snapshot(5, "stopped", end=EndEvent("stopped", "by the teacher", 5, 1)))
     assert stopped["ended"] == "Run stopped: by the teacher" and stopped["ended_well"]
+    assert "images/s" not in stopped["detail"]  # the last speed is not the speed now
     failed = frame_of(snapshot(5, "error", end=EndEvent("error", "out of memory", 5, 1)))
     assert not failed["ended_well"]
 

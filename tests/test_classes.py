@@ -98,6 +98,16 @@ def test_students_watching_are_counted_and_leave(klass, monkeypatch):
     assert klass.watching == 1
 
 
+def test_forged_viewers_are_forgotten_once_gone(klass, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(classes_module.time, "monotonic", lambda: now[0])
+    for viewer in range(classes_module.MOST_WATCHERS):
+        klass.watch(f"forged-{viewer}")
+    now[0] += classes_module.WATCHING_S + 1
+    klass.watch("a real student")  # one too many: those who left are forgotten
+    assert len(klass._watchers) == 1 and klass.watching == 1
+
+
 def test_students_who_take_a_copy_together_share_one_file(klass, tmp_path):
     saved = []
 

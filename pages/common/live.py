@@ -135,13 +135,12 @@ def progress_words(snap) -> str:
 
 
 def detail_words(snap) -> str:
-    """Epoch, speed and data in one line ("" before the first step)."""
+    """Epoch, speed (while it runs) and data in one line ("" before the first step)."""
     if snap.start is None or snap.last is None:
         return ""
-    return (
-        f"Epoch {snap.last.epoch} of {snap.start.config.epochs} · "
-        f"{snap.last.images_per_s:,.0f} images/s · {data_words(snap.start)}"
-    )
+    speed = f"{snap.last.images_per_s:,.0f} images/s · " if snap.status == "running" else ""
+    epoch = f"Epoch {snap.last.epoch} of {snap.start.config.epochs}"
+    return f"{epoch} · {speed}{data_words(snap.start)}"
 
 
 def data_words(start) -> str:
