@@ -2,17 +2,22 @@
 
 Trains `--preset` from scratch once per seed (no epoch limit) and scores the generator the
 run would save (`python -m gan evaluate`'s figures, 1,000 samples) when the step count
-reaches each of `--steps`. Not timed: steps, not seconds, are what it compares.
+reaches each of `--steps`: recognizable share, smallest digit share, Fréchet distance and
+the least varied digit's within-digit diversity (1 = as varied as real digits). `--set
+FIELD=VALUE` (repeatable) changes one of the preset's fields for a lab variant. Not timed:
+steps, not seconds, are what it compares.
 
     python benchmarks/quality_by_step.py [--preset quick-digits] [--seeds 0,1,2]
-        [--steps 600,937,1400,1900]
+        [--steps 600,937,1400,1900] [--set digit_head=0]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,7 +28,7 @@ from gan.control import Control  # noqa: E402
 from gan.events import Callback  # noqa: E402
 from gan.machine import describe  # noqa: E402
 from gan.metrics import Judge  # noqa: E402
-from gan.presets import DEFAULT_PRESET  # noqa: E402
+from gan.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402
 
 
@@ -37,9 +42,11 @@ class AtSteps(Callback):
         if event.step not in self.steps:
             return
         quality = self.judge.evaluate_generator(self.trainer.output_generator, SAMPLES, seed=0)
+        within = quality.smallest_digit_diversity
         print(
             f"| {self.trainer.config.seed} | {event.step:,} | {quality.recognizability:.1%} | "
-            f"{quality.smallest_share:.1%} | {quality.frechet_distance:.1f} |",
+            f"{quality.smallest_share:.1%} | {quality.frechet_distance:.1f} | "
+            f"{'—' if within is None else f'{within:.2f}'} |",
             flush=True,
         )
         if event.step == max(self.steps):
@@ -51,19 +58,38 @@ def main() -> None:
     parser.add_argument("--preset", default=DEFAULT_PRESET)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", default="600,937,1400,1900")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args()
     steps = parse_list(args.steps, int)
+    preset = lab_variant(args.preset, args.set)
     judge = Judge()
     print(f"machine: {describe()}")
-    print(f"{args.preset}, scored at steps {', '.join(map(str, steps))}")
-    print("| seed | steps | recognizable | smallest digit share | Fréchet digit distance |")
-    print("|---|---|---|---|---|")
+    print(f"{preset.name}, scored at steps {', '.join(map(str, steps))}")
+    print(
+        "| seed | steps | recognizable | smallest digit share | Fréchet digit distance | "
+        "least varied digit |"
+    )
+    print("|---|---|---|---|---|---|")
     for seed in parse_list(args.seeds, int):
         with tempfile.TemporaryDirectory() as out:
-            config = RunConfig.create(args.preset, epochs=1000, seed=seed, out_dir=out)
+            config = RunConfig.create(preset.name, epochs=1000, seed=seed, out_dir=out)
             trainer = Trainer.create(config)
             control = Control()
             trainer.run([AtSteps(trainer, control, steps, judge)], control)
+
+
+def lab_variant(name: str, settings: list[str]):
+    """The preset `name`, with each FIELD=VALUE of `settings` changed (a Python literal),
+    registered under a name that says so."""
+    if not settings:
+        return PRESETS[name]
+    changes = {}
+    for setting in settings:
+        field, _, value = setting.partition("=")
+        changes[field] = ast.literal_eval(value)
+    variant = replace(PRESETS[name], name=f"{name}+{'+'.join(settings)}", **changes)
+    PRESETS[variant.name] = variant
+    return variant
 
 
 if __name__ == "__main__":
