@@ -10,15 +10,15 @@ from gan.config import ConfigError, RunConfig
 from gan.detectors import FAILURES
 from gan.presets import PRESETS
 from pages.common.charts import show_image
-from pages.common.classroom import class_page, class_setup
+from pages.common.classroom import class_page, class_setup, open_class
 from pages.common.forms import choose_preset
 from pages.common.resources import PRETRAINED, pretrained_generator, training_data
 from pages.common.runs import current_run, start_run
 from pages.common.server import start_page, tensorflow_ready
 
 start_page()
-if "class" in st.query_params:  # a class run's link: the class instead of the lesson
-    class_page(st.query_params["class"])
+if (code := open_class()) is not None:  # a class run's link: the class, not the lesson
+    class_page(code)
     st.stop()
 st.title("MNIST GAN Studio")
 st.markdown(

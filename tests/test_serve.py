@@ -475,7 +475,34 @@ def join_and_watch(chromium, school: School, teacher: Student, code: str, home: 
         live_class(student.tab).wait_for_function(
             f"document.body.innerText.includes('paused — step {stepped:,} of')"
         )
+    wander_and_come_back(teacher, students[0], code, stepped)
+    for student in students:
         student.context.close()
+
+
+def wander_and_come_back(teacher: Student, student: Student, code: str, step: int) -> None:
+    """A student takes a copy into the explorer, walks on to Interpolate, and finds the class
+    again under Classroom in the sidebar, until they leave it; the teacher visits the Train
+    page and comes back to the controls."""
+    student.tab.get_by_role("button", name="Take a copy").click()
+    student.tab.get_by_role("heading", name=PAGE_HEADINGS["Latent explorer"]).wait_for()
+    student.go("Interpolate")
+    nav = student.tab.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Classroom", exact=True).click()
+    student.tab.get_by_role("heading", name=f"Class run {code}").wait_for()
+    assert f"class={code}" in student.tab.url  # the address is the class's link again
+    live_class(student.tab).wait_for_function(
+        f"document.body.innerText.includes('paused — step {step:,} of')"
+    )
+    student.tab.get_by_role("button", name="Leave the class").click()
+    student.tab.get_by_role("heading", name=PAGE_HEADINGS["Classroom"]).wait_for()
+    student.go("Train")
+    student.go("Classroom")  # left: the lesson, not the class
+    assert student.tab.get_by_role("heading", name=f"Class run {code}").count() == 0
+    teacher.go("Train")
+    teacher.tab.locator("[data-testid='stSidebarNav']").get_by_text("Classroom").click()
+    main = teacher.tab.locator("[data-testid='stMain']")
+    main.get_by_role("button", name="Resume", exact=True).wait_for()
 
 
 def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, school):

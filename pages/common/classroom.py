@@ -31,7 +31,7 @@ from pages.common.live import (
     status_line,
 )
 from pages.common.runs import UPLOADS, make_run
-from pages.common.state import TEACHER, explore_generator
+from pages.common.state import JOINED, TEACHER, explore_generator
 
 # A class run with no teacher's page open for this long ends, saved (GAN_CLASS_IDLE_MINUTES).
 CLASS_IDLE_S = 60 * parse_float(
@@ -126,6 +126,15 @@ def class_setup() -> None:
                             unsafe_allow_html=True)  # fmt: skip
 
 
+def open_class() -> str | None:
+    """The class the Classroom page shows: the link's `?class=`, or, back from another page,
+    the class this tab had open (put back into the address)."""
+    code = st.query_params.get("class")
+    if code is None and classes().find(st.session_state.get(JOINED)):
+        code = st.query_params["class"] = st.session_state[JOINED]
+    return code
+
+
 def class_page(code: str) -> None:
     """The Classroom page at `?class=CODE`: the class run, live; the teacher's controls in the
     teacher's browser; the projector view at `&view=projector`."""
@@ -137,6 +146,7 @@ def class_page(code: str) -> None:
         )
         leave_button()
         return
+    st.session_state[JOINED] = klass.code
     adopt_teacher_link(klass)
     token = teacher_token(klass)
     teacher = klass.is_teacher(token)
@@ -317,5 +327,6 @@ def save_now(run: BackgroundRun) -> Path:
 
 def leave_button() -> None:
     if st.button("Leave the class", key="leave-class"):
+        st.session_state.pop(JOINED, None)
         st.query_params.clear()
         st.rerun()

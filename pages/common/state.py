@@ -10,6 +10,7 @@ EXPLORER_MODEL = "explore_model"  # a generator file the Train page opened in th
 EXPLORER_POINT = "explore_z"  # the explorer's current latent point, for Interpolate
 LIVE_FIGURES = "live_figures"  # Plotly figures the live view reuses
 TEACHER = "class_teacher"  # class code -> teacher token, for the class runs this tab drives
+JOINED = "class_joined"  # the class this tab has open, shown again after a visit elsewhere
 
 
 def explorer_point() -> np.ndarray | None:
