@@ -22,7 +22,7 @@ from starlette.routing import Route
 from gan.detectors import diagnose
 from gan.runs import Snapshot
 from pages.common.charts import CHARTS, LINES, curve, png_bytes
-from pages.common.live import detail_words, progress_words
+from pages.common.live import PREPARING, detail_words, progress_words
 
 ROUTE = "/class-feed"  # /class-feed/CODE (the frame's JSON), /class-feed/CODE/grid.png
 FEED_S = 1.0  # a student's page asks for the class's frame this often
@@ -31,7 +31,7 @@ FEED_POINTS = 300  # points per curve: enough for a chart a few hundred pixels w
 NO_STORE = {"Cache-Control": "no-store"}
 WAITING = {
     "queued": "Waiting for a free training slot: the class run starts by itself.",
-    "preparing": "Preparing: loading data, building the networks, compiling the step…",
+    "preparing": PREPARING,
 }
 
 _frames = itertools.count(1)
@@ -52,7 +52,6 @@ def feed(snap: Snapshot) -> Feed:
     grid = png_bytes(snap.grid, 3) if snap.grid is not None else None
     frame = next(_frames)
     view = {
-        "frame": frame,
         "grid": f"grid.png?v={frame}" if grid else None,
         "status": status_words(snap),
         "progress": snap.progress,
@@ -119,7 +118,7 @@ def class_frame(request: Request, watching: bool = False) -> Feed | Response:
         )
     if watching:
         viewer = request.query_params.get("viewer", "")[:32] or str(request.client)
-        klass.watch("feed-" + viewer)
+        klass.watch(viewer)
     return klass.frame(feed)
 
 

@@ -48,6 +48,7 @@ STEPS = (  # the buttons of a paused run: one update at a time, as in GAN Lab
     ("Step G", "g", "One update of G alone: D stays as it is."),
 )
 PACES = {"full speed": None, "10": 10.0, "5": 5.0, "2": 2.0, "1": 1.0}  # slow motion
+PREPARING = "Preparing: loading data, building the networks, compiling the step…"
 
 
 def run_controls(run, snap) -> None:
@@ -110,7 +111,7 @@ def status_line(snap) -> None:
         )
         return
     if snap.status == "preparing":
-        st.info("Preparing: loading data, building the networks, compiling the step…")
+        st.info(PREPARING)
         return
     last, start = snap.last, snap.start
     step = last.step if last else 0
