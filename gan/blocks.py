@@ -108,6 +108,18 @@ def head(features, one_hot, activation: str | None, digit_head: bool = False):
     return [score, make(layers.Dense, N_CLASSES, name="digit_logits")(x)]
 
 
+def projection_head(features, one_hot):
+    """Score with one unit and, for a conditional D, add the features' projection on the
+    label's learned embedding (a projection discriminator, Miyato & Koyama 2018): the label
+    shapes the score directly instead of entering as one more input."""
+    x = make(layers.Flatten)(features)
+    score = make(layers.Dense, 1, name="score")(x)
+    if one_hot is None:
+        return score
+    embedding = make(layers.Dense, x.shape[-1], use_bias=False, name="digit_embedding")(one_hot)
+    return make(layers.Add, name="score_for_digit")([score, make(layers.Dot, 1)([embedding, x])])
+
+
 def strided_convs(x, width: int):
     """Two strided 4x4 convs (`width`, 2 x `width` filters), each with LeakyReLU 0.2."""
     for filters in (width, 2 * width):

@@ -21,6 +21,7 @@ from gan.blocks import (
     image_input,
     make,
     noise_input,
+    projection_head,
     strided_convs,
 )
 from gan.classic_models import (
@@ -77,12 +78,11 @@ def principal_generator(
     return keras.Model(inputs, make(layers.Reshape, IMAGE_SHAPE)(image), name="generator")
 
 
-def principal_discriminator(
-    conditional: bool = False, digit_head: bool = False, basis=None, width: int = 16
-) -> keras.Model:
+def principal_discriminator(conditional: bool = False, basis=None, width: int = 16) -> keras.Model:
     """The slim discriminator looking through a fixed lens: each image is first projected
     onto the principal components' span (what G can draw), so D judges strokes, not the fine
-    detail no generated image can have. Convs of `width` and 2 x `width` filters."""
+    detail no generated image can have. Convs of `width` and 2 x `width` filters; the label,
+    if any, through a projection head."""
     mean, components = basis
     inputs, image, one_hot = image_input(conditional)
     gram = components @ components.T  # components are scaled: project with their pseudo-inverse
@@ -92,7 +92,7 @@ def principal_discriminator(
     x = frozen_dense(x, components, mean, "from_components")
     x = make(layers.Activation, "hard_tanh")(x)  # clipped to [-1, 1] as G's images are
     x = strided_convs(make(layers.Reshape, IMAGE_SHAPE)(x), width)
-    return keras.Model(inputs, head(x, one_hot, None, digit_head), name="discriminator")
+    return keras.Model(inputs, projection_head(x, one_hot), name="discriminator")
 
 
 def fast_generator(

@@ -90,10 +90,11 @@ st.subheader("2. What G sees")
 st.markdown(
     "G never sees a real digit. It sees noise, and the gradient of D's verdict on its "
     "fakes: 'make this pixel brighter and D would believe you more'. (The Train page's "
-    "default, *quick-digits*, gives G a head start: it paints with 64 stroke patterns "
+    "default, *quick-digits*, gives G a head start: it paints with 128 stroke patterns "
     "computed from the training digits, their principal components, instead of pixel by "
-    "pixel, and D also learns the digits' names. That is why it draws readable digits in "
-    "about 30 seconds on 2 CPU cores; the classic recipes next to it need hours.)"
+    "pixel, and D judges each image as the digit it should be. That is why it draws "
+    "readable digits in about 30 seconds on 2 CPU cores; the classic recipes next to it "
+    "need hours.)"
 )
 generated_strip("Fake: G(z) for 12 random z, from the shipped generator")
 

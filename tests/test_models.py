@@ -28,7 +28,8 @@ class Steps(Callback):
 
 def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, tmp_path):
     """quick-digits on 512 digits: its fixed principal components come from the data, its G
-    draws in [-1, 1] in their span, and the saved G reloads with them."""
+    draws in [-1, 1] in their span, and the saved G reloads with them; its D scores an image
+    for the digit it is said to be (a projection head)."""
     from gan import io
     from gan.models import principal_basis
     from gan.presets import DEFAULT_PRESET
@@ -38,7 +39,8 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     trainer = Trainer.create(config, small)
     steps = Steps()
     assert trainer.run([steps]).reason == "finished" and len(steps.events) == 4
-    mean, components = principal_basis(small.images, 64, "tanh")
+    k = PRESETS[DEFAULT_PRESET].principal_components
+    mean, components = principal_basis(small.images, k, "tanh")
     fixed = trainer.generator.get_layer("principal_components").get_weights()
     np.testing.assert_allclose(fixed[0], components, atol=1e-5)
     np.testing.assert_allclose(fixed[1], mean, atol=1e-5)
@@ -48,6 +50,11 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     assert images.min() >= -1.0 and images.max() <= 1.0
     inside = np.clip(mean + (images - mean) @ np.linalg.pinv(components) @ components, -1, 1)
     assert np.abs(inside - images).mean() < 0.02  # drawn in the components' span (clipped)
+    reals = small.images[:5, ..., None].astype("float32") / 127.5 - 1
+    as_zeros, as_sevens = (
+        np.asarray(trainer.discriminator([reals, np.full(5, digit, "int32")])) for digit in (0, 7)
+    )
+    assert as_zeros.shape == (5, 1) and not np.allclose(as_zeros, as_sevens)
 
 
 @pytest.mark.parametrize(
