@@ -4,11 +4,12 @@ Trains `--preset` from scratch once per seed (no epoch limit) and scores the gen
 run would save (`python -m gan evaluate`'s figures, 1,000 samples) when the step count
 reaches each of `--steps`: recognizable share, smallest digit share, Fréchet distance and
 the least varied digit's within-digit diversity (1 = as varied as real digits). `--set
-FIELD=VALUE` (repeatable) changes one of the preset's fields for a lab variant. Not timed:
-steps, not seconds, are what it compares.
+FIELD=VALUE` (repeatable) changes one of the preset's fields for a lab variant; `--grids
+DIR` saves the run's fixed-noise grid (the Train page's) at each step count, to look at.
+Not timed: steps, not seconds, are what it compares.
 
     python benchmarks/quality_by_step.py [--preset quick-digits] [--seeds 0,1,2]
-        [--steps 600,937,1400,1900] [--set digit_head=0]
+        [--steps 600,937,1400,1900] [--set principal_components=64] [--grids DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from benchmarks.quality import SAMPLES, parse_list  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
 from gan.control import Control  # noqa: E402
 from gan.events import Callback  # noqa: E402
+from gan.io import save_png  # noqa: E402
+from gan.latent import tile  # noqa: E402
 from gan.machine import describe  # noqa: E402
 from gan.metrics import Judge  # noqa: E402
 from gan.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
@@ -35,8 +38,11 @@ from gan.trainer import Trainer  # noqa: E402
 class AtSteps(Callback):
     """Prints a table row at each step count; stops the run after the last."""
 
-    def __init__(self, trainer: Trainer, control: Control, steps: list[int], judge: Judge):
+    def __init__(
+        self, trainer: Trainer, control: Control, steps: list[int], judge: Judge, grids=None
+    ):
         self.trainer, self.control, self.steps, self.judge = trainer, control, steps, judge
+        self.grids = grids
 
     def on_step(self, event) -> None:
         if event.step not in self.steps:
@@ -49,6 +55,11 @@ class AtSteps(Callback):
             f"{'—' if within is None else f'{within:.2f}'} |",
             flush=True,
         )
+        if self.grids:
+            trainer = self.trainer
+            name = f"{trainer.preset.name}-seed{trainer.config.seed}-step{event.step}.png"
+            grid = tile(trainer.grid_images(), trainer.preset.grid)
+            save_png(grid, Path(self.grids) / name, scale=2)
         if event.step == max(self.steps):
             self.control.stop("all step counts scored")
 
@@ -59,9 +70,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", default="600,937,1400,1900")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--grids", type=Path, help="save the fixed-noise grid here")
     args = parser.parse_args()
     steps = parse_list(args.steps, int)
     preset = lab_variant(args.preset, args.set)
+    if args.grids:
+        args.grids.mkdir(parents=True, exist_ok=True)
     judge = Judge()
     print(f"machine: {describe()}")
     print(f"{preset.name}, scored at steps {', '.join(map(str, steps))}")
@@ -75,7 +89,7 @@ def main() -> None:
             config = RunConfig.create(preset.name, epochs=1000, seed=seed, out_dir=out)
             trainer = Trainer.create(config)
             control = Control()
-            trainer.run([AtSteps(trainer, control, steps, judge)], control)
+            trainer.run([AtSteps(trainer, control, steps, judge, args.grids)], control)
 
 
 def lab_variant(name: str, settings: list[str]):
