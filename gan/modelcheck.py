@@ -28,7 +28,7 @@ WEIGHTS = "model.weights.h5"
 
 WEIGHTLESS = {
     "InputLayer", "Activation", "LeakyReLU", "ReLU", "Softmax", "Dropout", "GaussianNoise",
-    "Flatten", "Reshape", "Rescaling", "CategoryEncoding", "Concatenate", "Add", "Multiply",
+    "Flatten", "Reshape", "Rescaling", "CategoryEncoding", "Concatenate", "Add", "Multiply", "Dot",
     "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "ZeroPadding2D", "Identity",
 }  # fmt: skip
 WEIGHTED = {"Dense", "Conv2D", "Conv2DTranspose", "BatchNormalization", "LayerNormalization"}
@@ -254,7 +254,7 @@ class ModelShapes:
 
         cls, config = layer["class_name"], dict(layer.get("config") or {})
         config.pop("build_config", None)
-        if cls in OPS:
+        if OPS.get(cls) == layer.get("module"):  # an operation; Add is also a layer's name
             operation = keras.saving.deserialize_keras_object(
                 {
                     "module": OPS[cls],

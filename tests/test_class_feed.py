@@ -49,7 +49,7 @@ def test_a_long_run_is_thinned_and_a_diverged_curve_just_stops():
     g, d = losses["lines"]
     assert len(g["x"]) < len(d["x"]) and len(g["x"]) == len(g["y"])
     assert frame["status"] == "running — step 20,000 of 18,740"
-    assert "Epoch 1 of 1 " in frame["detail"] and "900 images/s" in frame["detail"]
+    assert "Epoch 1 of 3 " in frame["detail"] and "900 images/s" in frame["detail"]
     assert frame["grid"].startswith("grid.png?v=") and len(frame["verdicts"]) == 3
 
 
