@@ -172,8 +172,8 @@ def by_name(*presets: Preset) -> dict[str, Preset]:
 QUICK_DIGITS = replace(
     FAST,
     name="quick-digits",
-    summary="Readable digits after 30 s on 2 CPU cores, better with each epoch: G draws "
-    "with the training digits' 128 principal components; uses the labels.",
+    summary="Mostly readable digits after 30 s on 2 CPU cores, better with each epoch: G "
+    "draws with the training digits' 128 principal components; uses the labels.",
     source="this project; a conditional GAN with a projection discriminator (Miyato & "
     "Koyama 2018). G's image is a weighted sum of the 128 principal components of 10,000 "
     "training digits, computed without labels when the run starts; D judges every image "
