@@ -24,7 +24,7 @@ from benchmarks.quality import SAMPLES, parse_list  # noqa: E402
 from gan.data import load_dataset, scale, to_unit  # noqa: E402
 from gan.machine import describe  # noqa: E402
 from gan.metrics import Judge  # noqa: E402
-from gan.models import principal_basis  # noqa: E402
+from gan.models import component_encoder, principal_basis  # noqa: E402
 
 
 def row(judge: Judge, name: str, flat: np.ndarray) -> str:
@@ -51,8 +51,7 @@ def main() -> None:
     print(row(judge, "real test digits", real))
     for k in parse_list(args.components, int):
         mean, components = principal_basis(train.images, k, "tanh")
-        encoder = components.T @ np.linalg.inv(components @ components.T)
-        inside = np.clip((real - mean) @ encoder @ components + mean, -1, 1)
+        inside = np.clip((real - mean) @ component_encoder(components) @ components + mean, -1, 1)
         print(row(judge, f"the same in the top {k} components", inside))
 
 

