@@ -26,6 +26,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 expect = pytest.importorskip("playwright.sync_api").expect  # waits until a value shows
+expect.set_options(timeout=60_000)  # as patient as the tabs: a loaded CI machine renders slowly
 
 
 def free_port() -> int:
@@ -357,6 +358,43 @@ def test_a_bad_setting_is_explained_in_the_main_area(server, chromium, size):
         message = main.get_by_text("Change it under Settings")
         assert in_first_screen(tab, message)
         assert tab.get_by_role("button", name="Train", exact=True).is_disabled()
+
+
+def type_number(within, label: str, value: int) -> None:
+    """Type a number into a field and wait until the page has taken it."""
+    box = within.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value))
+
+
+def test_the_default_trains_past_its_epochs_while_the_student_visits_another_page(server, chromium):
+    """The first thing a curious student does: raise Epochs above the default's, press Train,
+    look at the explorer meanwhile, come back. No cap ends the run at the default's epochs;
+    the run is still there, still training, its grid still changing."""
+    with screen(chromium, "laptop") as tab:
+        tab.goto(f"{server}/train")
+        sidebar = settings(tab, "laptop")
+        default_epochs = int(sidebar.get_by_label("Epochs", exact=True).input_value())
+        type_number(sidebar, "Epochs", 40 * default_epochs)
+        sidebar.get_by_text("More settings").click()
+        type_number(sidebar, "Training images (0 = all)", 640)  # 10 steps an epoch
+        tab.get_by_role("button", name="Train", exact=True).click()
+        past_default = f"/Epoch\\s+(\\d+) of {40 * default_epochs}/.exec(document.body.innerText)"
+        tab.wait_for_function(f"{past_default} && +{past_default}[1] > {default_epochs}")
+        nav = tab.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Latent explorer").click()
+        tab.get_by_text("rendered in").wait_for()
+        nav.get_by_text("Train", exact=True).click()
+        tab.wait_for_function("document.body.innerText.includes('running — step')")
+        before = shown_step(tab)
+        grid = image_sources(tab)[:1]
+        wait_for_step(tab, f"step > {before}")
+        wait_for_change(lambda: image_sources(tab)[:1], grid)
+        assert tab.locator("[data-testid='stException']").count() == 0
+        main(tab).get_by_role("button", name="Stop", exact=True).click()
+        tab.get_by_text("Run stopped").wait_for()
+        tab.get_by_role("button", name="Download generator (.keras)").wait_for()
 
 
 @pytest.mark.parametrize("size", ["phone"])  # a laptop's: tests/test_serve.py, via nginx

@@ -91,5 +91,5 @@ def test_a_run_the_cluster_cannot_schedule_ends_as_an_error_and_stop_always_ends
     stopped = BackgroundRun(tiny(), runner=RayRunner(num_gpus=1, schedule_timeout=600)).start()
     wait_until(lambda: stopped.snapshot().status == "preparing")
     stopped.stop()
-    assert stopped.join(30)
+    assert stopped.join(120)
     assert stopped.snapshot().end.reason == "stopped"

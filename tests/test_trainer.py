@@ -346,7 +346,7 @@ def test_background_run_reports_snapshots_and_saves_mid_training(tmp_path, small
     run.pause()
     assert run.snapshot().status == "paused"
     run.stop()
-    assert run.join(30)
+    assert run.join(120)
     snap = run.snapshot()
     assert (snap.status, snap.end.reason) == ("ended", "stopped")
     with pytest.raises(ConfigError, match="run folder"):
@@ -366,14 +366,14 @@ def test_a_runner_that_fails_ends_the_run_as_an_error(small):
         raise ConnectionError("no cluster at ray://head:10001")
 
     run = BackgroundRun(tiny(), small, runner=unreachable_cluster, idle_timeout=60).start()
-    assert run.join(30)
+    assert run.join(120)
     end = run.snapshot().end
     assert end.reason == "error" and "no cluster at ray://head:10001" in end.message
 
 
 def test_bad_settings_end_the_worker_with_a_clear_error(small):
     run = BackgroundRun(tiny(batch_size=1000), small).start()
-    assert run.join(30)
+    assert run.join(120)
     end = run.snapshot().end
     assert end.reason == "error" and "larger than the training data" in end.message
 
@@ -388,7 +388,7 @@ def test_a_queued_run_shows_its_place_and_can_leave_the_queue(small):
     wait_until(lambda: third.snapshot().queue_position == 2)
     assert (second.snapshot().status, second.snapshot().queue_position) == ("queued", 1)
     second.stop()  # leaves the queue before it trains
-    assert second.join(30)
+    assert second.join(120)
     assert second.snapshot().end.message == "left the queue before training started"
     wait_until(lambda: third.snapshot().queue_position == 1)
     first.stop()
@@ -453,7 +453,7 @@ def test_a_run_stays_while_its_browser_is_present_and_stops_once_it_is_gone(smal
     wait_until(lambda: run.snapshot().last is not None, seconds=60)
     assert not run.join(3.0)  # three timeouts later, still training
     here.clear()  # every tab closed
-    assert run.join(30)
+    assert run.join(120)
     assert "nobody watched this run for 1 s" in run.snapshot().end.message
 
 
