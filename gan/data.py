@@ -258,7 +258,8 @@ def prepared_data(config: RunConfig, data: Dataset | None) -> Dataset:
 
 
 def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
-    """tf.data pipeline of (images `(b, 28, 28, 1)` float32 in the preset's range, digits `(b,)`).
+    """Endless tf.data pipeline of (images `(b, 28, 28, 1)` float32 in the preset's range,
+    digits `(b,)`), reshuffled after each pass over the data.
 
     Shuffles indices, not images, and keeps the digits as uint8 until a batch is gathered:
     a quarter of the memory of a float copy, and no 60,000-image shuffle buffer per epoch.
@@ -275,6 +276,7 @@ def batches(data: Dataset, batch_size: int, data_range: str, seed: int):
         tf.data.Dataset.range(len(data))
         .shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
+        .repeat()
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

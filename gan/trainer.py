@@ -77,8 +77,10 @@ class Trainer:
             keras.random.SeedGenerator(config.seed),
             tf.Variable(float(config.g_loss == "minimax"), trainable=False),
         )
-        self.dataset = batches(data, config.batch_size, self.preset.data_range, config.seed)
         self.steps_per_epoch = len(data) // config.batch_size
+        # One endless, reshuffled stream for the loop and a paused run's steps: a new
+        # iterator each epoch stalled the epoch's first step 10-14 s here.
+        self.batches = iter(batches(data, config.batch_size, self.preset.data_range, config.seed))
         self.fixed_noise, self.fixed_digits = fixed_inputs(config, self.preset)
         self.average = average if average is not None else moving_average_of(generator, self.preset)
         self.steps_done = tf.Variable(float(self.state.step), trainable=False)  # in-graph count
@@ -91,7 +93,6 @@ class Trainer:
         }
         self.d_viewer = DViewer(self.nets, data)
         self.control: Control | None = None  # while running: its Control (see `run`)
-        self._manual_batches = None  # batches for steps asked for while paused
         self._emit, self._epoch, self._loop_start = Emitter([]), 0, time.monotonic()
         self.checkpoints = Checkpoints(self)  # saves the run folder as the loop goes
         self._judge = None  # the metrics classifier, loaded on first use
@@ -167,9 +168,7 @@ class Trainer:
         step, followed by the grid."""
         if which != "both" and which not in self.one_network:
             raise ConfigError(f"A step updates both networks, d or g, not {which!r}.")
-        if self._manual_batches is None:
-            self._manual_batches = iter(self.dataset.repeat())
-        images, digits = next(self._manual_batches)
+        images, digits = next(self.batches)
         if which == "both":
             stats = self.train_on(images, digits)
         else:
@@ -290,7 +289,8 @@ class Trainer:
         for epoch in range(state.epoch + 1, config.epochs + 1):
             self._epoch = epoch
             epoch_start, sums, count = time.monotonic(), np.zeros(len(STATS)), 0
-            for images, digits in self.dataset:
+            for _ in range(self.steps_per_epoch):
+                images, digits = next(self.batches)
                 if not control.proceed(self):
                     return EndEvent("stopped", control.stop_reason, state.step, state.epoch)
                 before = time.monotonic()
@@ -351,10 +351,8 @@ class Trainer:
             emit("on_epoch", EpochEvent(epoch, self.state.step, means, time.monotonic() - started))
 
     def _diverged_message(self) -> str:
-        saved_at = self.checkpoints.saved_at
-        kept = (
-            f"the checkpoint from step {saved_at[1]} is kept" if saved_at else "nothing was saved"
-        )
+        saved = self.checkpoints.saved_at
+        kept = f"the checkpoint from step {saved[1]} is kept" if saved else "nothing was saved"
         return f"losses became NaN or infinite at step {self.state.step}; {kept}"
 
     def record(self, end: EndEvent | None, checkpoint: tuple[int, int], files: dict) -> dict:
@@ -377,11 +375,10 @@ def prepare(config: RunConfig, data: Dataset | None = None) -> Trainer | EndEven
             keep = ("max_seconds", "quality_every", "checkpoint_every", "checkpoint_floor")
             return Trainer.resume(config.out_dir, data, **{k: getattr(config, k) for k in keep})
         return Trainer.create(config, data)
+    except ConfigError as error:
+        return EndEvent("error", str(error))
     except Exception as error:
-        message = (
-            str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
-        )
-        return EndEvent("error", message)
+        return EndEvent("error", f"{type(error).__name__}: {error}")
 
 
 def train(

@@ -277,7 +277,7 @@ def test_nan_losses_end_as_diverged_and_keep_the_last_good_model(tmp_path, small
     before = digest(out / "generator.keras")
     poisoned = Dataset("mnist", small.images, small.labels, "test")
     trainer = Trainer.resume(out, data=poisoned, epochs=2)
-    trainer.dataset = trainer.dataset.map(lambda x, y: (x * np.nan, y))
+    trainer.batches = ((images * np.nan, digits) for images, digits in trainer.batches)
     end = trainer.run()
     assert end.reason == "diverged"
     assert "step 4 is kept" in end.message
@@ -422,13 +422,16 @@ def test_the_pipeline_serves_every_image_once_per_epoch_scaled_like_the_data_mod
 ):
     from gan.data import batches, scale
 
-    served = [(x.numpy(), y.numpy()) for x, y in batches(small, 64, data_range, seed=0)]
+    stream = batches(small, 64, data_range, seed=0).take(2 * len(small) // 64)  # two epochs
+    served = [(x.numpy(), y.numpy()) for x, y in stream]
     images = np.concatenate([x for x, _ in served])
     labels = np.concatenate([y for _, y in served])
-    assert images.shape == (512, 28, 28, 1) and images.dtype == np.float32
+    assert images.shape == (1024, 28, 28, 1) and images.dtype == np.float32
     reference = scale(small.images, data_range)
     order = [int(np.flatnonzero((reference == image).all(axis=(1, 2, 3)))[0]) for image in images]
-    assert sorted(order) == list(range(512))  # a permutation: each digit exactly once
+    first, second = order[:512], order[512:]
+    assert sorted(first) == sorted(second) == list(range(512))  # each digit once per epoch
+    assert first != second  # reshuffled for the second epoch
     assert np.array_equal(labels, small.labels[order])
 
 
