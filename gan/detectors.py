@@ -24,6 +24,7 @@ COLLAPSE_STEPS = 300  # before this, an untrained G's near-identical outputs are
 COLLAPSE_PIXEL_DIVERSITY = 0.3  # samples this alike (vs real digits) are one image drawn again
 FEW_DIGITS_SPREAD = 0.7  # digits drawn less evenly than this (entropy, 1 = even): collapsed
 SPREAD_MEASUREMENTS = 3  # ... on average over this many quality measurements
+SPREAD_NEEDS = 0.3  # ... each with at least this share of the samples reading as digits
 SHARES_SWING = 0.4  # what G draws changing this much between measurements is no settling
 GRADIENT_WINDOW = 50  # steps over which D's verdicts and G's gradient are averaged
 FAKE_REJECTED = 0.05  # mean D(G(z)) below this: D rejects every fake
@@ -63,13 +64,16 @@ class Failure:
 
 
 def collapse(steps: Curves, quality: Curves) -> Finding:
-    """Mode collapse: G draws few of the ten digits (their spread, averaged over the last
-    SPREAD_MEASUREMENTS quality measurements, under FEW_DIGITS_SPREAD), or in each of the
-    last two measurements every sample alike or one digit's samples (nearly) all alike."""
+    """Mode collapse: G draws few of the ten digits (the spread of the digits its recognizable
+    samples read as, averaged over the last SPREAD_MEASUREMENTS quality measurements in which
+    at least SPREAD_NEEDS are recognizable, under FEW_DIGITS_SPREAD), or in each of the last
+    two measurements every sample alike or one digit's samples (nearly) all alike."""
     done = steps["step"][-1] if steps.get("step") else 0
-    if done < COLLAPSE_STEPS or len(quality.get("entropy", [])) < SPREAD_MEASUREMENTS:
+    readable = zip(quality.get("entropy", []), quality.get("recognizability", []), strict=True)
+    judged = [spread for spread, share in readable if share >= SPREAD_NEEDS]
+    if done < COLLAPSE_STEPS or len(judged) < SPREAD_MEASUREMENTS:
         return Finding("collapse", "too early", "Too early to tell: G has barely started.")
-    spread = float(np.mean(quality["entropy"][-SPREAD_MEASUREMENTS:]))
+    spread = float(np.mean(judged[-SPREAD_MEASUREMENTS:]))
     if spread < FEW_DIGITS_SPREAD:
         shares = quality["class_shares"][-1]
         missing = [str(d) for d, share in enumerate(shares) if share < VANISHED_SHARE]

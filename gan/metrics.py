@@ -1,8 +1,9 @@
 """Sample-quality metrics from a small MNIST classifier: numbers about images, not losses.
 
 - recognizability: share of samples the classifier labels with confidence >= 0.9;
-- class coverage: each digit's share, the smallest share, the normalised entropy, and a
-  mode-collapse warning when a digit (almost) vanishes;
+- class coverage: each digit's share, the smallest share, the normalised entropy of the
+  digits the recognizable samples read as (the spread), and a mode-collapse warning when a
+  digit (almost) vanishes;
 - Fréchet digit distance: the Fréchet distance between Gaussians fitted to the classifier's
   penultimate features of the samples and of the real test digits (like FID, but in an
   MNIST classifier's feature space — not comparable with FID numbers), with the
@@ -176,14 +177,16 @@ class Judge:
         features, probabilities = classify(self.model, images)
         predicted = probabilities.argmax(axis=1)
         shares = np.bincount(predicted, minlength=10) / len(images)
-        nonzero = shares[shares > 0]
+        confident = probabilities.max(axis=1) >= CONFIDENT
+        read = predicted[confident] if confident.any() else predicted  # blobs read at random
+        spread = np.bincount(read, minlength=10) / len(read)
+        nonzero = spread[spread > 0]
         entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(10))
         floor, real_diversity = self._baseline(len(images), seed)
-        confident = probabilities.max(axis=1) >= CONFIDENT
         within = digit_diversity(features[confident], predicted[confident])
         return Quality(
             n=len(images),
-            recognizability=float((probabilities.max(axis=1) >= CONFIDENT).mean()),
+            recognizability=float(confident.mean()),
             class_shares=[round(float(s), 4) for s in shares],
             smallest_share=float(shares.min()),
             entropy=entropy,

@@ -19,7 +19,7 @@ class Quality:
     recognizability: float
     class_shares: list[float]
     smallest_share: float
-    entropy: float  # of the predicted-class histogram, 1.0 = perfectly even
+    entropy: float  # the spread: of the recognizable samples' digits, 1.0 = perfectly even
     missing_digits: list[int]
     frechet_distance: float
     frechet_floor: float  # real test digits vs real test digits, same sample size
@@ -100,7 +100,7 @@ class Quality:
             f"recognizable (classifier confidence >= 0.9): {self.recognizability:.1%}",
             f"class shares: {shares}",
             f"smallest class share: {self.smallest_share:.1%} (digit {smallest}); "
-            f"entropy {self.entropy:.3f} (1 = even)",
+            f"spread {self.entropy:.3f} (entropy of the recognizable samples' digits, 1 = even)",
             f"Frechet digit distance: {self.frechet_distance:.2f} (real-vs-real floor "
             f"{self.frechet_floor:.2f}, {ratio:.1f}x)",
             f"pixel diversity vs real digits: {self.pixel_diversity:.2f} (1 = as varied as MNIST)",

@@ -97,6 +97,19 @@ def test_the_collapse_detector_names_a_generator_that_draws_one_digit_or_one_ima
     assert inside.state == "firing" and "Inside one digit" in inside.evidence
 
 
+def test_an_untrained_generators_smudges_are_no_collapse_though_they_read_as_eights(judge, mnist):
+    """Early in a healthy run most samples are smudges that the classifier calls 8 without
+    confidence: the spread is judged on the samples that read as digits, once enough do."""
+    rng = np.random.default_rng(0)
+    smudges = mnist.images[rng.choice(len(mnist), (300, 16))].mean(axis=1)[..., None] / 255.0
+    real = mnist.images[rng.choice(len(mnist), 100, replace=False)][..., None] / 255.0
+    untrained = quality_curves(judge, [smudges] * 3)
+    assert max(untrained["class_shares"][-1]) > 0.5  # most samples "are" one digit
+    assert collapse(healthy_steps(), untrained).state == "too early"
+    learning = quality_curves(judge, [np.concatenate([smudges[:200], real])] * 3)
+    assert collapse(healthy_steps(), learning).state == "clear"
+
+
 def test_the_vanishing_gradient_detector_needs_a_rejected_fake_and_no_gradient():
     n = 300
     won = steps_of([0.99] * n, [0.001] * n, [1e-6] * n)

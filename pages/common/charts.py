@@ -29,7 +29,7 @@ LINES = {
     "g_gradient": ("norm of G's gradient", "#e377c2"),
     "pixel_diversity": ("pixel diversity vs real", "#1f77b4"),
     "smallest_digit_diversity": ("least varied digit vs real", "#d62728"),
-    "entropy": ("spread of the digits drawn (1 = even)", "#9467bd"),
+    "entropy": ("spread of the digits read (1 = even)", "#9467bd"),
 }
 
 
