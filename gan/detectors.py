@@ -72,7 +72,12 @@ def collapse(steps: Curves, quality: Curves) -> Finding:
     readable = zip(quality.get("entropy", []), quality.get("recognizability", []), strict=True)
     judged = [spread for spread, share in readable if share >= SPREAD_NEEDS]
     if done < COLLAPSE_STEPS or len(judged) < SPREAD_MEASUREMENTS:
-        return Finding("collapse", "too early", "Too early to tell: G has barely started.")
+        return Finding(
+            "collapse",
+            "too early",
+            f"Too early to tell: it needs {COLLAPSE_STEPS} steps and {SPREAD_MEASUREMENTS} "
+            f"quality measurements in which {SPREAD_NEEDS:.0%} of the samples read as digits.",
+        )
     spread = float(np.mean(judged[-SPREAD_MEASUREMENTS:]))
     if spread < FEW_DIGITS_SPREAD:
         shares = quality["class_shares"][-1]
