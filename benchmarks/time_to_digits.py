@@ -11,6 +11,7 @@ server: time from pressing Train to the first grid and to the first step, images
 the saved generator's figures.
 
     python benchmarks/time_to_digits.py [--presets ...] [--default-seeds 0,1,2] [--no-app]
+        [--plot docs/time_to_digits.png]
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     parser.add_argument("--no-app", action="store_true", help="skip the in-app measurement")
     parser.add_argument("--port", type=int, default=8596)
+    parser.add_argument("--plot", type=Path, default=PLOT, help="where the curve goes")
     args = parser.parse_args()
     presets = parse_list(args.presets, str)
     default_seeds = parse_list(args.default_seeds, int)
@@ -217,8 +219,8 @@ def main() -> None:
     print(table(rows))
     if DEFAULT_PRESET in presets:
         print(spread(rows, DEFAULT_PRESET, 30))
-    plot(rows, PLOT)
-    print(f"curve: {PLOT.relative_to(ROOT)}")
+    plot(rows, args.plot)
+    print(f"curve: {args.plot}")
     if not args.no_app:
         app_report(cli, args.port)
 
