@@ -204,7 +204,7 @@ PRINCIPAL_UNCONDITIONAL = replace(
     ema=0.0,
     lr_decay_steps=0,
     grid=6,
-    epochs=3,
+    epochs=10,  # about 3.5 min here: time to fail, to be fixed and to recover
 )
 DEMOS = (
     replace(
