@@ -185,8 +185,9 @@ FAILURES = {
             "Slow G down to D's pace",
             lambda config: {"lr_g": min(config["lr_d"], config["lr_g"] / 2)},
             "G now learns no faster than D, so D has time to notice that G repeats a few "
-            "digits and to score them low. G can no longer jump to whichever digit D likes "
-            "at the moment and spreads out over all of them again.",
+            "digits and to score them low. Set from the start, this keeps these networks "
+            "drawing all ten digits; a G that has already collapsed often stays stuck on a "
+            "few for minutes (measured in docs/failure_lab.md).",
         ),
     ),
     "vanishing": Failure(
