@@ -1,5 +1,5 @@
-"""Does the training loop stall when an epoch ends? The longest pause between two steps
-around each epoch boundary, against the median step, over a few runs of the real loop.
+"""Does the training loop stall when an epoch ends? The pause before the first step of
+each new epoch, against the median step, over a few runs of the real loop.
 
 Until December 2026 the loop made a new tf.data iterator for every epoch; here the first
 step of epoch 2 then came 10-14 s after the last of epoch 1 in 4 of 6 runs (`fast`, seed 1;
