@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import faulthandler
 import os
 import threading
 import time
@@ -182,6 +183,17 @@ class StepGate(Callback):
 
     def on_end(self, event):
         self.kinds.append("end")
+
+    def wait(self, run, seconds: float = 120.0) -> None:
+        """Wait for `step` in `run` (a BackgroundRun); fail at once if the run ends first, and
+        after `seconds` with every thread's stack in the log (where a run hangs)."""
+        deadline = time.monotonic() + seconds
+        while not self.reached.wait(0.1):
+            if not run.active and not self.reached.is_set():
+                raise AssertionError(f"the run ended before step {self.step}: {run.snapshot()}")
+            if time.monotonic() > deadline:
+                faulthandler.dump_traceback(all_threads=True)
+                raise AssertionError(f"no step {self.step} after {seconds:g} s: {run.snapshot()}")
 
 
 @contextmanager

@@ -27,7 +27,7 @@ def klass(small, tmp_path):
     gate = StepGate(3)
     run = BackgroundRun(tiny(epochs=500, out_dir=str(tmp_path)), small, callbacks=[gate])
     run.start()
-    assert gate.reached.wait(120)
+    gate.wait(run)
     run.pause()
     wait_until(lambda: quiet(gate.stepped, 0.5))  # the step under way when Pause came is done
     klass = Classes().open(run)

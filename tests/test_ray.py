@@ -43,7 +43,7 @@ def test_pause_resume_snapshot_and_stop_go_through_the_actor(tmp_path):
     run = BackgroundRun(
         tiny(epochs=10_000, sample_every=0.0), runner=RayRunner(), callbacks=[kinds]
     ).start()
-    assert kinds.reached.wait(300)
+    kinds.wait(run, 300)
     run.pause()
     wait_until(lambda: quiet(kinds.stepped, 0.5))  # the actor got the pause; events drained
     paused_at = kinds.last
@@ -64,7 +64,7 @@ def test_a_killed_actor_ends_the_run_as_error_and_keeps_its_files(tmp_path):
     run = BackgroundRun(
         tiny(epochs=10_000, out_dir=str(out)), runner=runner, callbacks=[kinds]
     ).start()
-    assert kinds.reached.wait(300)
+    kinds.wait(run, 300)
     ray.kill(runner.actor)
     assert run.join(120)
     end = run.snapshot().end
