@@ -196,6 +196,16 @@ class StepGate(Callback):
                 raise AssertionError(f"no step {self.step} after {seconds:g} s: {run.snapshot()}")
 
 
+def type_number(within, label: str, value: int) -> None:
+    """Type a number into a page's field (Playwright) and wait until the page has taken it."""
+    from playwright.sync_api import expect
+
+    box = within.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value), timeout=60_000)
+
+
 @contextmanager
 def chromium_browser(*flags: str):
     """Debian's Chromium, headless, driven by Playwright (the test is skipped without them)."""

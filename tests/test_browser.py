@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import chromium_browser, live_class, settled
+from conftest import chromium_browser, live_class, settled, type_number
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -358,14 +358,6 @@ def test_a_bad_setting_is_explained_in_the_main_area(server, chromium, size):
         message = main.get_by_text("Change it under Settings")
         assert in_first_screen(tab, message)
         assert tab.get_by_role("button", name="Train", exact=True).is_disabled()
-
-
-def type_number(within, label: str, value: int) -> None:
-    """Type a number into a field and wait until the page has taken it."""
-    box = within.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    expect(box).to_have_value(str(value))
 
 
 def test_the_default_trains_past_its_epochs_while_the_student_visits_another_page(server, chromium):

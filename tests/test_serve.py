@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import chromium_browser, live_class, settled
+from conftest import chromium_browser, live_class, settled, type_number
 
 from deploy.streamlit_client import Client, Tally
 
@@ -315,14 +315,7 @@ class Student:
         self.tab.get_by_role("heading", name=PAGE_HEADINGS[title]).wait_for()
 
     def set_number(self, label: str, value: int) -> None:
-        box = self.tab.get_by_label(label, exact=True)
-        box.fill(str(value))
-        box.press("Enter")
-        self.tab.wait_for_function(
-            "([l, v]) => [...document.querySelectorAll('input')].some("
-            "i => i.getAttribute('aria-label') === l && i.value === v)",
-            arg=[label, str(value)],
-        )
+        type_number(self.tab, label, value)
 
     def status(self) -> str:
         return self.tab.locator("[data-testid='stProgress']").first.inner_text()
