@@ -182,12 +182,10 @@ FAILURES = {
         "Mode collapse",
         collapse,
         Fix(
-            "Slow G down to D's pace",
-            lambda config: {"lr_g": min(config["lr_d"], config["lr_g"] / 2)},
-            "G now learns no faster than D, so D has time to notice that G repeats a few "
-            "digits and to score them low. Set from the start, this keeps these networks "
-            "drawing all ten digits; a G that has already collapsed often stays stuck on a "
-            "few for minutes (measured in docs/failure_lab.md).",
+            "Speed D up to G's pace",
+            lambda config: {"lr_d": max(config["lr_g"], 2 * config["lr_d"])},
+            "D now learns as fast as G, so it soon notices that G repeats a few digits and "
+            "scores them low. G is pushed off them and spreads back over all ten digits.",
         ),
     ),
     "vanishing": Failure(

@@ -127,8 +127,8 @@ st.markdown(
 )
 
 DEMO_TEXT = {
-    "collapse": "G learns 10 times faster than D. It chases whatever D likes at the moment "
-    "and ends up drawing only a few digits, hopping from one to the next.",
+    "collapse": "D learns 70 times slower than G. G chases what a nearly still D likes and "
+    "ends up drawing only a few digits, since nothing tells it that it repeats itself.",
     "vanishing": "D learns 5 times per step of G and 10 times faster, and G uses the "
     "original minimax loss. D rejects every fake and G's gradient fades to nothing.",
     "oscillation": "Learning rates 30 times too high. Every step overshoots the other "

@@ -319,8 +319,8 @@ def test_a_student_breaks_a_gan_from_the_classroom_and_fixes_it_mid_run(server, 
         tab.wait_for_function("document.body.innerText.includes('running — step')")
         tab.get_by_text("Mode collapse:").first.wait_for()
         tab.get_by_role("heading", name="What D sees").wait_for()
-        tab.get_by_role("button", name="Fix it: Slow G down to D's pace").click()
-        tab.get_by_text("Done: slow G down to D's pace").wait_for()
+        tab.get_by_role("button", name="Fix it: Speed D up to G's pace").click()
+        tab.get_by_text("Done: speed D up to G's pace").wait_for()
         tab.get_by_text("Changed mid-run at step").wait_for()
         assert tab.locator("[data-testid='stException']").count() == 0
         tab.screenshot(path=str(ARTIFACTS / f"failure-lab-{size}.png"), full_page=True)
