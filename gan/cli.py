@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     temper.add_argument("--out", required=True, help="the .keras file to write")
 
     make = commands.add_parser(
-        "make-default", help="make the default generator from scratch (about 2 hours on 2 cores)"
+        "make-default", help="make the default generator from scratch (over an hour on 2 cores)"
     )
     make.add_argument("--out", required=True, help="folder for the stages and generator.keras")
     make.add_argument("--seed", default=str(SEED), help=f"seed of every stage (default {SEED})")
