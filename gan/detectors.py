@@ -184,7 +184,7 @@ FAILURES = {
         Fix(
             "Speed D up to G's pace",
             lambda config: {"lr_d": max(config["lr_g"], 2 * config["lr_d"])},
-            "D now learns as fast as G, so it soon notices that G repeats a few digits and "
+            "D now learns at least as fast as G, so it notices that G repeats a few digits and "
             "scores them low. G is pushed off them and spreads back over all ten digits.",
         ),
     ),
