@@ -389,6 +389,30 @@ def test_the_default_trains_past_its_epochs_while_the_student_visits_another_pag
         tab.get_by_role("button", name="Download generator (.keras)").wait_for()
 
 
+def test_a_collapse_named_live_is_cured_by_its_fix_while_the_student_visits_the_explorer(
+    server, chromium
+):
+    """The lab's lesson as a student lives it: start the collapse demo from the Classroom,
+    wait until the detector names the collapse, press Fix it, look at the explorer meanwhile,
+    come back: the same run trains on and its detector has cleared."""
+    with screen(chromium, "laptop") as tab:
+        tab.goto(server)
+        tab.get_by_role("button", name="Run collapse-demo").click()
+        tab.get_by_text("Mode collapse: firing.").wait_for(timeout=240_000)
+        tab.get_by_role("button", name="Fix it: Speed D up to G's pace").click()
+        tab.get_by_text("Done: speed D up to G's pace").wait_for()
+        nav = tab.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Latent explorer").click()
+        tab.get_by_text("rendered in").wait_for()
+        nav.get_by_text("Train", exact=True).click()
+        tab.get_by_text("Changed mid-run at step").wait_for()
+        tab.get_by_text("Mode collapse: clear.").wait_for(timeout=240_000)
+        assert "running — step" in tab.inner_text("body")
+        assert tab.locator("[data-testid='stException']").count() == 0
+        main(tab).get_by_role("button", name="Stop", exact=True).click()
+        tab.get_by_text("Run stopped").wait_for()
+
+
 @pytest.mark.parametrize("size", ["phone"])  # a laptop's: tests/test_serve.py, via nginx
 def test_a_junk_upload_is_named_by_its_own_name_without_server_paths(
     server, chromium, size, tmp_path
