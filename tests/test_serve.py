@@ -526,7 +526,9 @@ def test_a_student_finds_their_runs_after_their_replica_was_killed(chromium, sch
     nav = student.tab.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
     assert [text.split("\n")[-1].strip() for text in nav] == list(PAGE_HEADINGS), nav
     student.tab.get_by_role("button", name="Continue").click()
-    student.tab.wait_for_function("/running — step [1-9]/.test(document.body.innerText)")
+    student.tab.wait_for_function(  # a fresh replica imports TensorFlow and traces first
+        "/running — step [1-9]/.test(document.body.innerText)", timeout=300_000
+    )
     assert student.step() > record["checkpoint"]["step"]  # from its checkpoint, not scratch
     student.tab.locator("[data-testid='stMain']").get_by_role(
         "button", name="Stop", exact=True
