@@ -8,7 +8,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import wait_until
+from conftest import settled, wait_until
 from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 from test_pages import ROOT, TIMEOUT, errors
@@ -115,7 +115,7 @@ def test_the_step_the_teacher_makes_is_the_step_students_see(class_run):
     next(b for b in teacher.button if b.label == "Pause").click().run()
     wait_until(lambda: klass.run.snapshot().status == "paused")
     teacher.run()
-    before = klass.run.snapshot().last.step
+    before = settled(lambda: klass.run.snapshot().last.step)  # the step under way when paused
     next(b for b in teacher.button if b.label == "Step D").click().run()
     _, frame = fetch_feed(klass.code, "student-2")
     assert frame["status"].startswith(f"paused — step {before + 1:,} of")
