@@ -51,3 +51,12 @@ def generator_loss(preset: Preset, fake: Verdict, asked, minimax=0.0):
 def digit_fit(logits, digits):
     """Cross-entropy of digit logits `(n, 10)` against digits `(n,)`."""
     return ops.mean(keras.losses.sparse_categorical_crossentropy(digits, logits, from_logits=True))
+
+
+def mode_seeking(fakes, z):
+    """Mode seeking (MSGAN, Mao et al. 2019): the fakes' two halves are pairs asked for the
+    same digit; the term is small when their images are as far apart as their noises, and
+    large when G maps different noises to one image."""
+    half = ops.shape(fakes)[0] // 2
+    apart = ops.mean(ops.abs(fakes[:half] - fakes[half : 2 * half]))
+    return 1.0 / (apart / ops.mean(ops.abs(z[:half] - z[half : 2 * half])) + 1e-5)

@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from gan.latent import MAP_VALUES, digit_map
-from gan.losses import Verdict, discriminator_loss, generator_loss
+from gan.losses import Verdict, discriminator_loss, generator_loss, mode_seeking
 from gan.presets import Preset
 
 
@@ -43,8 +43,9 @@ def simultaneous_step(nets: Networks, images, digits):
         real = judge(nets, images, digits)
         fake = judge(nets, fakes, asked)
         g_loss = generator_loss(nets.preset, fake, asked, nets.minimax)
+        g_objective = g_loss + seek_modes(nets, g_inputs, fakes)
         d_loss = discriminator_loss(nets.preset, real, fake, digits)
-    g_gradient = update(nets.g_optimizer, g_tape, g_loss, nets.generator)
+    g_gradient = update(nets.g_optimizer, g_tape, g_objective, nets.generator)
     update(nets.d_optimizer, d_tape, d_loss, nets.discriminator)
     return statistics(nets.preset, g_loss, d_loss, real, fake, g_gradient)
 
@@ -76,9 +77,11 @@ def generator_step(nets: Networks, n):
     with tf.GradientTape() as g_tape:
         # "Frozen" D, as in Keras 2's combined model: its weights are not updated (only G's
         # gradients are applied) but it runs as in training (batch-statistics BN).
-        fake_for_g = judge(nets, nets.generator(g_inputs, training=True), asked)
+        fakes = nets.generator(g_inputs, training=True)
+        fake_for_g = judge(nets, fakes, asked)
         g_loss = generator_loss(nets.preset, fake_for_g, asked, nets.minimax)
-    return g_loss, update(nets.g_optimizer, g_tape, g_loss, nets.generator), fake_for_g
+        g_objective = g_loss + seek_modes(nets, g_inputs, fakes)
+    return g_loss, update(nets.g_optimizer, g_tape, g_objective, nets.generator), fake_for_g
 
 
 def discriminator_only_step(nets: Networks, images, digits):
@@ -114,7 +117,18 @@ def draw_noise(nets: Networks, n):
             head = ops.matmul(head, weights) + bias  # the map's ten scores
         return z, ops.argmax(head, axis=-1)  # the digit the code favours
     digits = keras.random.randint((n,), 0, 10, seed=nets.noise_seed, dtype="int32")
+    if preset.mode_seeking:  # fakes i and half + i are asked for one digit: a pair to compare
+        digits = ops.concatenate([digits[: n // 2], digits[: n - n // 2]])
     return ([z, digits] if preset.conditional else z), digits
+
+
+def seek_modes(nets: Networks, g_inputs, fakes):
+    """The preset's weighted mode-seeking term, added to what G minimises (0 when off); the
+    G loss the step reports stays D's verdict alone."""
+    if not nets.preset.mode_seeking:
+        return 0.0
+    z = g_inputs[0] if isinstance(g_inputs, list) else g_inputs
+    return nets.preset.mode_seeking * mode_seeking(fakes, z)
 
 
 def judge(nets: Networks, images, digits, training: bool = True) -> Verdict:

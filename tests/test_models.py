@@ -57,6 +57,24 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     assert as_zeros.shape == (5, 1) and not np.allclose(as_zeros, as_sevens)
 
 
+def test_the_default_seeks_modes_fakes_paired_by_digit_and_a_g_ignoring_its_noise_pays(
+    small,
+):
+    """Mode seeking (MSGAN): fakes i and half + i are asked for the same digit, and the term G
+    minimises grows as the pair's images get closer than their noises."""
+    from gan.losses import mode_seeking
+    from gan.steps import draw_noise
+
+    assert PRESETS[DEFAULT_PRESET].mode_seeking > 0
+    trainer = Trainer.create(RunConfig.create(DEFAULT_PRESET, max_steps=1), small)
+    (z, asked), digits = draw_noise(trainer.nets, 9)
+    np.testing.assert_array_equal(digits[:4], digits[4:8])
+    np.testing.assert_array_equal(asked, digits)
+    apart = np.asarray(trainer.generator([z, asked], training=False))
+    same = np.repeat(apart[:1], 9, axis=0)  # one image whatever the noise
+    assert float(mode_seeking(same, z)) > 1000 * float(mode_seeking(apart, z)) > 0
+
+
 @pytest.mark.parametrize(
     "name",  # the default preset in the fast tier, every preset in the full suite
     [
