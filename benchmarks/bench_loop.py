@@ -4,7 +4,8 @@ Same model, same compiled step, same data, one process; rounds alternate so mach
 hits both alike, and the best round of each is compared (as `timeit` does: slow rounds are
 the machine's noise, not the code's cost). Target: real / bare >= 0.95 images/s.
 
-    python benchmarks/bench_loop.py [--preset fast] [--steps 200] [--rounds 7]
+    python benchmarks/bench_loop.py [--preset fast] [--set FIELD=VALUE] [--steps 200]
+        [--rounds 7]
 
 Also the cost of the time-based checkpoints (a whole checkpoint: the networks, hashes, the
 commit and the moves) as a share of training time. Target: <= 2 %.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.quality_by_step import lab_variant  # noqa: E402
 from gan.config import RunConfig  # noqa: E402
 from gan.control import Control  # noqa: E402
 from gan.events import STATS, Callback  # noqa: E402
@@ -91,6 +93,7 @@ def checkpoint_seconds(config: RunConfig, data, saves: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="fast")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
@@ -100,7 +103,8 @@ def main() -> None:
         help="the Train page's live-metrics interval, seconds",
     )
     args = parser.parse_args()
-    config = RunConfig.create(args.preset, epochs=10_000, sample_every=1.0)
+    preset = lab_variant(args.preset, args.set)  # a lab variant's cost, e.g. a wider D
+    config = RunConfig.create(preset.name, epochs=10_000, sample_every=1.0)
     trainer = Trainer.create(config)
     bare_loop(trainer, 20)  # trace and warm up
     bare, real = [], []
@@ -115,7 +119,7 @@ def main() -> None:
     median_ratio = statistics.median(real) / statistics.median(bare)
     print(f"machine: {describe()}")
     print(
-        f"preset {args.preset}, batch {config.batch_size}, {args.steps} steps x "
+        f"preset {preset.name}, batch {config.batch_size}, {args.steps} steps x "
         f"{args.rounds} rounds, data: {trainer.data.source}"
     )
     print(

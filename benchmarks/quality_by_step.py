@@ -10,6 +10,9 @@ Not timed: steps, not seconds, are what it compares.
 
     python benchmarks/quality_by_step.py [--preset quick-digits] [--seeds 0,1,2]
         [--steps 600,937,1400,1900] [--set principal_components=64] [--grids DIR]
+
+`--plot PNG --from LOG [LOG ...]` draws the curves of the tables printed into the logs (one
+line per seed; seeds are often run in separate processes) instead of training.
 """
 
 from __future__ import annotations
@@ -71,7 +74,13 @@ def main() -> None:
     parser.add_argument("--steps", default="600,937,1400,1900")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--grids", type=Path, help="save the fixed-noise grid here")
+    parser.add_argument("--plot", type=Path, help="draw the curves of --from's tables here")
+    parser.add_argument("--from", dest="logs", nargs="+", type=Path, default=[])
     args = parser.parse_args()
+    if args.plot:
+        machines = {line for log in args.logs for line in log.read_text().splitlines()}
+        machine = ", ".join(sorted(m for m in machines if m.startswith("machine: ")))
+        return plot(read_rows(args.logs), args.plot, machine)
     steps = parse_list(args.steps, int)
     preset = lab_variant(args.preset, args.set)
     if args.grids:
@@ -90,6 +99,52 @@ def main() -> None:
             trainer = Trainer.create(config)
             control = Control()
             trainer.run([AtSteps(trainer, control, steps, judge, args.grids)], control)
+
+
+def read_rows(logs: list[Path]) -> list[tuple]:
+    """The rows this script printed into `logs`: (seed, steps, recognizable %, Fréchet,
+    least varied digit or None)."""
+    rows = []
+    for log in logs:
+        for line in log.read_text().splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 6 and cells[0].isdigit():
+                seed, steps, recognizable, _, frechet, within = cells
+                rows.append(
+                    (
+                        int(seed),
+                        int(steps.replace(",", "")),
+                        float(recognizable.rstrip("%")),
+                        float(frechet),
+                        None if within == "—" else float(within),
+                    )
+                )
+    return rows
+
+
+def plot(rows: list[tuple], path: Path, machine: str) -> None:
+    """Recognizable share, Fréchet distance and the least varied digit against steps, a line
+    per seed; `machine` is where the rows were measured."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=110)
+    labels = ("recognizable, %", "Fréchet digit distance", "least varied digit (1 = real)")
+    for seed in sorted({row[0] for row in rows}):
+        mine = sorted(row for row in rows if row[0] == seed)
+        for axis, column in zip(axes, (2, 3, 4), strict=True):
+            points = [(row[1], row[column]) for row in mine if row[column] is not None]
+            axis.plot(*zip(*points, strict=True), marker="o", markersize=3, label=f"seed {seed}")
+    for axis, label in zip(axes, labels, strict=True):
+        axis.set(xlabel="steps", title=label)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"Quality by step; {machine}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path)
+    print(f"curves: {path}")
 
 
 def lab_variant(name: str, settings: list[str]):

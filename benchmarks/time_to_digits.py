@@ -10,7 +10,8 @@ the curve to docs/time_to_digits.png, and measures the same first 30 s in the ap
 server: time from pressing Train to the first grid and to the first step, images seen, and
 the saved generator's figures.
 
-    python benchmarks/time_to_digits.py [--presets ...] [--default-seeds 0,1,2] [--no-app]
+    python benchmarks/time_to_digits.py [--presets ...] [--default-seeds 0,1,2]
+        [--no-app | --app-only]
         [--plot docs/time_to_digits.png]
 """
 
@@ -99,7 +100,7 @@ async def app_first_30_s(port: int, budget: int = 30) -> dict:
     await client.open("train")
     await asyncio.sleep(10)  # the user reads the form while TensorFlow warms up
     client.set_number("max_seconds", budget)
-    before = set(RUNS_ROOT.glob("*")) if RUNS_ROOT.is_dir() else set()
+    before = set(RUNS_ROOT.glob("**/generator.keras"))  # runs live in per-session folders
     pressed = time.monotonic()
     await client.click("Train")
     first_grid = first_step = None
@@ -119,13 +120,13 @@ async def app_first_30_s(port: int, budget: int = 30) -> dict:
         client.texts.clear()
     seen = int(client.metrics.get("Images seen", "0").replace(",", ""))
     await client.close()
-    (folder,) = set(RUNS_ROOT.glob("*")) - before
+    (model,) = set(RUNS_ROOT.glob("**/generator.keras")) - before
     return {
         "first_grid_s": first_grid,
         "first_step_s": first_step,
         "images_per_s": statistics.median(rates) if rates else 0,
         "images_seen": seen,
-        "quality": evaluate(folder / "generator.keras"),
+        "quality": evaluate(model),
         "errors": client.tally.errors,
     }
 
@@ -193,7 +194,9 @@ def app_report(cli: list[dict], port: int) -> None:
         f"{app['first_step_s']:.1f} s; {app['images_seen']:,} images seen; steady speed "
         f"(median of the Images/s readout) {app['images_per_s']:,.0f} images/s; the saved "
         f"generator: {quality['recognizability']:.1%} recognizable, smallest digit "
-        f"{quality['smallest_share']:.1%}; errors: {len(app['errors'])}"
+        f"{quality['smallest_share']:.1%}, Fréchet {quality['frechet_distance']:.1f} "
+        f"({quality['frechet_distance'] / quality['frechet_floor']:.1f}x its floor); "
+        f"errors: {len(app['errors'])}"
     )
     if cli:
         steps = statistics.median(r["steps"] for r in cli)
@@ -206,9 +209,13 @@ def main() -> None:
     parser.add_argument("--default-seeds", default="0,1,2")
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     parser.add_argument("--no-app", action="store_true", help="skip the in-app measurement")
+    parser.add_argument("--app-only", action="store_true", help="only the in-app measurement")
     parser.add_argument("--port", type=int, default=8596)
     parser.add_argument("--plot", type=Path, default=PLOT, help="where the curve goes")
     args = parser.parse_args()
+    if args.app_only:
+        print(f"machine: {describe()}")
+        return app_report([], args.port)
     presets = parse_list(args.presets, str)
     default_seeds = parse_list(args.default_seeds, int)
     cli = cli_30_s(default_seeds) if DEFAULT_PRESET in presets else []
