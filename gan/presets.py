@@ -187,7 +187,7 @@ QUICK_DIGITS = replace(
     "average is shown and saved. Measured to improve over 10 epochs (docs/time_to_digits.md)",
     generator="principal_generator",
     discriminator="principal_discriminator",
-    epochs=3,  # 2,811 steps, about 2.5 min at 1,200 images/s; more epochs are better
+    epochs=3,  # 2,811 steps (1-2.5 min here, docs/time_to_digits.md); more epochs are better
     lr_g=1e-3,
     lr_d=1e-3,
     grid=10,
