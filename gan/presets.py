@@ -176,15 +176,16 @@ QUICK_DIGITS = replace(
     name="quick-digits",
     summary="Mostly readable digits after 30 s on 2 CPU cores, better with each epoch: G "
     "draws with the training digits' 128 principal components; uses the labels.",
-    source="this project; a conditional GAN with a projection discriminator (Miyato & "
-    "Koyama 2018). G's image is a weighted sum of the 128 principal components of 10,000 "
-    "training digits, computed without labels when the run starts; D judges every image "
-    "through that same fixed lens (a frozen linear feature, as in Projected GANs, Sauer et "
-    "al. 2021) and scores it for its label by projecting its features on the digit's "
-    "learned embedding; G's loss adds a mode-seeking term (MSGAN, Mao et al. 2019, weight "
-    "0.2) so that two fakes asked for one digit differ as much as their noises do, against "
-    "collapse within a digit; learning rates fall as 1 / (1 + step / 1500); G's moving "
-    "average is shown and saved. Measured to improve over 10 epochs (docs/time_to_digits.md)",
+    source="this project; a conditional GAN with a projection discriminator (Miyato & Koyama "
+    "2018). G (two Dense layers of 512) draws a weighted sum of the 128 principal "
+    "components of 10,000 training digits, computed without labels when the run starts; D "
+    "judges every image through that same fixed lens (a frozen linear feature, as in "
+    "Projected GANs, Sauer et al. 2021) and scores it for its label by projecting its "
+    "features on the digit's learned embedding; G's loss adds a mode-seeking term (MSGAN, "
+    "Mao et al. 2019, weight 0.2) so that two fakes asked for one digit differ as much as "
+    "their noises do, against collapse within a digit; learning rates fall as 1 / (1 + "
+    "step / 1500); G's moving average is shown and saved. Measured to improve over 10 "
+    "epochs (docs/time_to_digits.md)",
     generator="principal_generator",
     discriminator="principal_discriminator",
     epochs=3,  # 2,811 steps (1-2.5 min here, docs/time_to_digits.md); more epochs are better
@@ -194,6 +195,7 @@ QUICK_DIGITS = replace(
     conditional=True,
     ema=0.99,
     principal_components=128,
+    g_width=512,
     d_width=32,
     lr_decay_steps=1500,
     mode_seeking=0.2,
@@ -208,6 +210,7 @@ PRINCIPAL_UNCONDITIONAL = replace(
     principal_components=64,  # as the demos were measured
     ema=0.0,
     mode_seeking=0.0,
+    g_width=0,  # the builder's 256, as the demos were measured
     lr_decay_steps=0,
     grid=6,
     epochs=10,  # about 3.5 min here: time to fail, to be fixed and to recover
