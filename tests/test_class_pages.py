@@ -68,13 +68,15 @@ def query(app: AppTest, name: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def class_run():
-    """A teacher's session that started a class run of quick-digits (real MNIST), paused
-    once it stepped; yields (teacher's AppTest, the class)."""
+    """A teacher's session that started a class run of quick-digits (real MNIST), its page
+    shown again once the run stepped (any test may run first); yields (teacher's AppTest,
+    the class)."""
     teacher = home()
     teacher.number_input(key="class-epochs").set_value(20)
     next(b for b in teacher.button if b.label == "Start a class run").click().run()
     klass = classes().find(query(teacher, "class"))
     wait_until(lambda: klass.run.snapshot().last is not None, seconds=120)
+    teacher.run()  # the page as it refreshes once the run steps: Pause enabled
     yield teacher, klass
     klass.run.stop()
     klass.run.join(60)
