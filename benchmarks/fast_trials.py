@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.quality import measure, measure_in_subprocess  # noqa: E402
 from gan.machine import describe  # noqa: E402
-from gan.presets import PRESETS, Preset  # noqa: E402
+from gan.presets import PRESETS  # noqa: E402
+from gan.recipe import Preset  # noqa: E402
 
 HALF = {"g_width": 32, "d_width": 16}  # G 7x7x32 -> 14x14x16; D 16 -> 32 filters
 VARIANTS: dict[str, dict] = {

@@ -27,7 +27,8 @@ from gan.config import RunConfig  # noqa: E402
 from gan.control import Control  # noqa: E402
 from gan.events import Callback  # noqa: E402
 from gan.machine import describe  # noqa: E402
-from gan.presets import PRESETS, Preset  # noqa: E402
+from gan.presets import PRESETS  # noqa: E402
+from gan.recipe import Preset  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402
 
 SAMPLES = 1000

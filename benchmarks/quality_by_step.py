@@ -5,11 +5,13 @@ run would save (`python -m gan evaluate`'s figures, 1,000 samples) when the step
 reaches each of `--steps`: recognizable share, smallest digit share, Fréchet distance and
 the least varied digit's within-digit diversity (1 = as varied as real digits). `--set
 FIELD=VALUE` (repeatable) changes one of the preset's fields for a lab variant; `--grids
-DIR` saves the run's fixed-noise grid (the Train page's) at each step count, to look at.
+DIR` saves the run's fixed-noise grid (the Train page's) at each step count, to look at;
+`--per-digit` prints every digit's within-digit diversity under each row.
 Not timed: steps, not seconds, are what it compares.
 
     python benchmarks/quality_by_step.py [--preset quick-digits] [--seeds 0,1,2]
         [--steps 600,937,1400,1900] [--set principal_components=64] [--grids DIR]
+        [--per-digit]
 
 `--plot PNG --from LOG [LOG ...]` draws the curves of the tables printed into the logs (one
 line per seed; seeds are often run in separate processes) instead of training.
@@ -42,10 +44,16 @@ class AtSteps(Callback):
     """Prints a table row at each step count; stops the run after the last."""
 
     def __init__(
-        self, trainer: Trainer, control: Control, steps: list[int], judge: Judge, grids=None
+        self,
+        trainer: Trainer,
+        control: Control,
+        steps: list[int],
+        judge: Judge,
+        grids=None,
+        per_digit: bool = False,
     ):
         self.trainer, self.control, self.steps, self.judge = trainer, control, steps, judge
-        self.grids = grids
+        self.grids, self.per_digit = grids, per_digit
 
     def on_step(self, event) -> None:
         if event.step not in self.steps:
@@ -58,6 +66,9 @@ class AtSteps(Callback):
             f"{'—' if within is None else f'{within:.2f}'} |",
             flush=True,
         )
+        if self.per_digit:
+            each = ("—" if d is None else f"{d:.2f}" for d in quality.digit_diversity)
+            print(f"  variety of digits 0-9: {' '.join(each)}", flush=True)
         if self.grids:
             trainer = self.trainer
             name = f"{trainer.preset.name}-seed{trainer.config.seed}-step{event.step}.png"
@@ -74,6 +85,7 @@ def main() -> None:
     parser.add_argument("--steps", default="600,937,1400,1900")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--grids", type=Path, help="save the fixed-noise grid here")
+    parser.add_argument("--per-digit", action="store_true", help="print each digit's variety")
     parser.add_argument("--plot", type=Path, help="draw the curves of --from's tables here")
     parser.add_argument("--from", dest="logs", nargs="+", type=Path, default=[])
     args = parser.parse_args()
@@ -98,7 +110,8 @@ def main() -> None:
             config = RunConfig.create(preset.name, epochs=1000, seed=seed, out_dir=out)
             trainer = Trainer.create(config)
             control = Control()
-            trainer.run([AtSteps(trainer, control, steps, judge, args.grids)], control)
+            at_steps = AtSteps(trainer, control, steps, judge, args.grids, args.per_digit)
+            trainer.run([at_steps], control)
 
 
 def read_rows(logs: list[Path]) -> list[tuple]:

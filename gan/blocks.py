@@ -128,6 +128,20 @@ def strided_convs(x, width: int):
     return x
 
 
+def with_digit_spread(features, one_hot, gain: float):
+    """Features `(n, f)` and one more: how much the batch's images of each one's digit
+    differ (the mean standard deviation of their features, x `gain`). A minibatch standard
+    deviation (Karras et al. 2018) taken per digit: D tells a batch whose fives are all
+    alike from real fives, which one image alone cannot show. D judges real and fake
+    batches apart, so each spread is of one kind."""
+    counts = ops.expand_dims(ops.sum(one_hot, axis=0), 1)  # (10, 1): images of each digit
+    means = ops.einsum("nd,nf->df", one_hot, features) / ops.maximum(counts, 1.0)
+    deviations = features - ops.matmul(one_hot, means)
+    variances = ops.einsum("nd,nf->df", one_hot, deviations**2) / ops.maximum(counts - 1.0, 1.0)
+    spread = ops.mean(ops.sqrt(variances + 1e-8), axis=1, keepdims=True) * gain  # (10, 1)
+    return make(layers.Concatenate)([features, ops.matmul(one_hot, spread)])
+
+
 def frozen_dense(x, kernel, bias, name: str):
     """A Dense layer with fixed weights (not trained, saved with the model)."""
     layer = make(layers.Dense, kernel.shape[1], trainable=False, name=name)

@@ -31,7 +31,8 @@ from gan.file_commands import (
     cmd_temper,
 )
 from gan.io import check_writable
-from gan.presets import DEFAULT_PRESET, G_LOSSES, MAX_D_STEPS, PRESETS
+from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.recipe import G_LOSSES, MAX_D_STEPS
 from gan.runfolder import GENERATOR, RECORD
 from gan.trainer import Trainer
 

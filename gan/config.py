@@ -10,7 +10,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gan.presets import DEFAULT_PRESET, G_LOSSES, MAX_D_STEPS, PRESETS, find_preset
+from gan.presets import DEFAULT_PRESET, PRESETS, find_preset
+from gan.recipe import G_LOSSES, MAX_D_STEPS
 
 DATASETS = ("mnist", "fashion_mnist")
 MAX_LATENT_DIM = 1024

@@ -10,23 +10,30 @@ import numpy as np
 
 from gan.data import Dataset, from_unit, scale, to_unit
 from gan.events import DView
-from gan.presets import Preset
+from gan.recipe import Preset
+
+SHOWN_OF = 10  # real digits D judges together per digit, as the grid's rows are; one shown
 
 
 def real_row(data: Dataset, preset: Preset) -> tuple[np.ndarray, np.ndarray]:
-    """Ten real training digits, 0 to 9 where the labels say so, and their labels."""
+    """SHOWN_OF real training digits of each of 0 to 9 where the labels say so, digit by
+    digit, and their labels: a D that compares the batch's images of one digit
+    (`digit_spread`) judges them in company, as it judges the grid's."""
     rng = np.random.default_rng(0)
-    picks = [
-        rng.choice(np.flatnonzero(data.labels == digit) if np.any(data.labels == digit) else [0])
-        for digit in range(10)
-    ]
+    pools = [np.flatnonzero(data.labels == digit) for digit in range(10)]
+    picks = np.concatenate(
+        [
+            rng.choice(pool if len(pool) else [0], SHOWN_OF, replace=len(pool) < SHOWN_OF)
+            for pool in pools
+        ]
+    )
     return scale(data.images[picks], preset.data_range), data.labels[picks].astype(np.int32)
 
 
 class DViewer:
     """What D sees, for one run: `viewer(images, digits)` -> `DView`. One compiled function
-    scores the grid and the real row and takes the gradient (D runs in inference mode, so
-    each image's score depends on that image alone)."""
+    scores the grid and the real digits and takes the gradient (D runs in inference mode;
+    only a `digit_spread` D looks at an image's companions of its digit)."""
 
     def __init__(self, nets, data: Dataset) -> None:
         import tensorflow as tf
@@ -43,8 +50,8 @@ class DViewer:
         fake_scores, real_scores, where = (np.asarray(output) for output in outputs)
         return DView(
             fake_scores=fake_scores,
-            real_images=to_unit(self.real_images, self.preset.data_range),
-            real_scores=real_scores,
+            real_images=to_unit(self.real_images[::SHOWN_OF], self.preset.data_range),
+            real_scores=real_scores[::SHOWN_OF],
             looks=where / where.max() if where.max() > 0 else where,
         )
 

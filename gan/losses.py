@@ -11,7 +11,7 @@ from typing import NamedTuple
 import keras
 from keras import ops
 
-from gan.presets import Preset
+from gan.recipe import Preset
 
 
 class Verdict(NamedTuple):

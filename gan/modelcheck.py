@@ -32,10 +32,10 @@ WEIGHTLESS = {
     "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "ZeroPadding2D", "Identity",
 }  # fmt: skip
 WEIGHTED = {"Dense", "Conv2D", "Conv2DTranspose", "BatchNormalization", "LayerNormalization"}
-OPS = {  # the Keras operations the project's generators use: codes and their sparsemax
+OPS = {  # the Keras operations the project's networks use: codes, sparsemax, digit spread
     **dict.fromkeys(
         ("Split", "Argmax", "ExpandDims", "GreaterEqual", "Greater", "Sum", "Add", "Subtract",
-         "Multiply", "TrueDivide"),
+         "Multiply", "TrueDivide", "Matmul", "Einsum", "Maximum", "Power", "Sqrt", "Mean"),
         "keras.src.ops.numpy",
     ),
     "OneHot": "keras.src.ops.nn",

@@ -23,6 +23,7 @@ from gan.blocks import (
     noise_input,
     projection_head,
     strided_convs,
+    with_digit_spread,
 )
 from gan.classic_models import (
     conv_sigmoid_discriminator,
@@ -43,7 +44,7 @@ from gan.latent import (
     principal_directions,
     sample_noise,
 )
-from gan.presets import Preset
+from gan.recipe import Preset
 
 
 def principal_basis(images, k: int, data_range: str, sample: int = 10_000):
@@ -66,12 +67,17 @@ def component_encoder(components: np.ndarray) -> np.ndarray:
 
 
 def principal_generator(
-    latent_dim: int, conditional: bool = False, basis=None, width: int = 256
+    latent_dim: int,
+    conditional: bool = False,
+    basis=None,
+    width: int = 256,
+    noise_shortcut: bool = False,
 ) -> keras.Model:
     """An MLP (Dense `width` x2, BatchNorm, LeakyReLU 0.2) that picks the weights of the data's
     principal components: `basis` = (mean, components) from `principal_basis`; the image is
     the mean plus the weighted components (a fixed layer), so every output is a smooth stroke
-    image, clipped to [-1, 1]."""
+    image, clipped to [-1, 1]. With `noise_shortcut`, a linear layer from the noise adds to
+    the weights: each noise value moves the stroke directly, beside the MLP."""
     mean, components = basis
     inputs, x = noise_input(latent_dim, conditional)
     for _ in range(2):
@@ -79,16 +85,23 @@ def principal_generator(
         x = make(layers.BatchNormalization)(x)
         x = make(layers.LeakyReLU, 0.2)(x)
     weights = make(layers.Dense, len(components), name="component_weights")(x)
+    if noise_shortcut:
+        noise = inputs[0] if conditional else inputs
+        shortcut = make(layers.Dense, len(components), use_bias=False, name="noise_shortcut")
+        weights = make(layers.Add)([weights, shortcut(noise)])
     image = frozen_dense(weights, components, mean, "principal_components")
     image = make(layers.Activation, "hard_tanh")(image)  # the data's range, [-1, 1]
     return keras.Model(inputs, make(layers.Reshape, IMAGE_SHAPE)(image), name="generator")
 
 
-def principal_discriminator(conditional: bool = False, basis=None, width: int = 16) -> keras.Model:
+def principal_discriminator(
+    conditional: bool = False, basis=None, width: int = 16, digit_spread: float = 0.0
+) -> keras.Model:
     """The slim discriminator looking through a fixed lens: each image is first projected
     onto the principal components' span (what G can draw), so D judges strokes, not the fine
     detail no generated image can have. Convs of `width` and 2 x `width` filters; the label,
-    if any, through a projection head."""
+    if any, through a projection head; with `digit_spread`, D also sees how much the batch's
+    images of each one's digit differ (`with_digit_spread`)."""
     mean, components = basis
     inputs, image, one_hot = image_input(conditional)
     encoder = component_encoder(components)
@@ -97,6 +110,8 @@ def principal_discriminator(conditional: bool = False, basis=None, width: int = 
     x = frozen_dense(x, components, mean, "from_components")
     x = make(layers.Activation, "hard_tanh")(x)  # clipped to [-1, 1] as G's images are
     x = strided_convs(make(layers.Reshape, IMAGE_SHAPE)(x), width)
+    if digit_spread:
+        x = with_digit_spread(make(layers.Flatten)(x), one_hot, digit_spread)
     return keras.Model(inputs, projection_head(x, one_hot), name="discriminator")
 
 
@@ -189,6 +204,10 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
         g_options["width"] = preset.g_width
     if preset.d_width:
         d_options["width"] = preset.d_width
+    if preset.noise_shortcut:
+        g_options["noise_shortcut"] = True
+    if preset.digit_spread:
+        d_options["digit_spread"] = preset.digit_spread
     if preset.principal_components:
         basis = principal_basis(images, preset.principal_components, preset.data_range)
         g_options["basis"] = d_options["basis"] = basis

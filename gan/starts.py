@@ -10,7 +10,7 @@ import numpy as np
 from gan import io, runfolder
 from gan.config import ConfigError, RunConfig
 from gan.latent import sample_noise
-from gan.presets import Preset
+from gan.recipe import Preset
 
 
 def start_from(folder: Path, generator, discriminator) -> None:

@@ -17,7 +17,7 @@ from keras import ops
 
 from gan.latent import MAP_VALUES, digit_map
 from gan.losses import Verdict, discriminator_loss, generator_loss, mode_seeking
-from gan.presets import Preset
+from gan.recipe import Preset
 
 
 @dataclass

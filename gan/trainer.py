@@ -36,7 +36,8 @@ from gan.events import (
     StepEvent,
 )
 from gan.latent import render, tile
-from gan.presets import Preset, find_preset
+from gan.presets import find_preset
+from gan.recipe import Preset
 from gan.runfolder import RunState
 from gan.starts import fixed_inputs, moving_average_of, start_from
 

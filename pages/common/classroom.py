@@ -16,7 +16,8 @@ import streamlit as st
 
 from gan.classes import Classes, ClassRun, NotTheTeacherError, normal_code
 from gan.config import ConfigError, RunConfig, parse_float
-from gan.presets import DEFAULT_PRESET, GROUPS, PRESETS
+from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.recipe import GROUPS
 from gan.runfolder import GENERATOR
 from gan.runs import BackgroundRun, Snapshot
 from pages.common.class_feed import feed, student_view

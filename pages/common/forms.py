@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from gan.config import DATASETS, ConfigError, RunConfig
-from gan.presets import DEFAULT_PRESET, G_LOSSES, GROUPS, MAX_D_STEPS, PRESETS
+from gan.presets import DEFAULT_PRESET, PRESETS
+from gan.recipe import G_LOSSES, GROUPS, MAX_D_STEPS
 from pages.common.links import from_link, keep_link
 
 LINK_SETTINGS = ("preset", "latent_dim", "epochs", "batch_size", "lr_g", "lr_d", "seed")
