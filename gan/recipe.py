@@ -44,7 +44,7 @@ class Preset:
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
     mode_seeking: float = 0.0  # weight of the mode-seeking term in G's loss (0: off)
     noise_shortcut: bool = False  # principal G: its noise also sets the weights linearly
-    digit_spread: float = 0.0  # > 0: D also sees each digit's spread in the batch, this loud
+    digit_spread: float = 0.0  # > 0: D also sees how alike each digit's images are, x this
     digit_code: int = 0  # G turns its first N noise values into a digit code (10: hard; 2: a map)
     code_temperature: float = 0.0  # a map code's sparsemax temperature (a hard code has none)
     principal_components: int = 0  # > 0: G draws in (and D sees) the span of the data's top N
