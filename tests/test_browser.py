@@ -394,7 +394,8 @@ def test_the_default_trains_past_its_epochs_while_the_student_visits_another_pag
 def test_the_default_trained_a_full_epoch_longer_ends_with_every_digit_varied(server, chromium):
     """The default's recipe on all of MNIST, one epoch past its default length, while the
     student looks at the explorer: the run finishes, its quality panel names no collapse
-    (within a digit included) and its detector is clear."""
+    (within a digit included), its detector is clear, and What D sees scores ten real
+    digits."""
     with screen(chromium, "laptop") as tab:
         tab.goto(f"{server}/train")
         sidebar = settings(tab, "laptop")
@@ -412,6 +413,9 @@ def test_the_default_trained_a_full_epoch_longer_ends_with_every_digit_varied(se
         body = tab.inner_text("body")
         assert re.search(rf"Epoch\s+{epochs} of {epochs}\b", body) and "full MNIST" in body
         assert "Mode collapse: clear." in body and "Mode collapse within" not in body
+        # What D sees: its ten real digits, each judged among others of its digit.
+        assert "Ten real digits, with D's score of each:" in body
+        assert len(re.findall(r"\b\d+% real\b", body)) == 10
         assert tab.locator("[data-testid='stException']").count() == 0
         tab.get_by_role("button", name="Download generator (.keras)").wait_for()
 
