@@ -82,8 +82,8 @@ def test_the_defaults_d_sees_how_alike_each_digits_images_are_in_the_batch(mnist
     default's G has its noise shortcut."""
     from gan import io
     from gan.blocks import with_digit_spread
-    from gan.d_view import SHOWN_OF
-    from gan.data import Dataset
+    from gan.d_view import SHOWN_OF, score
+    from gan.data import Dataset, scale
 
     preset = PRESETS[DEFAULT_PRESET]
     assert preset.digit_spread > 0 and preset.noise_shortcut
@@ -100,25 +100,25 @@ def test_the_defaults_d_sees_how_alike_each_digits_images_are_in_the_batch(mnist
     trainer.run([])
     d = trainer.discriminator
     every = np.random.default_rng(0).permutation(len(picks))[:40]  # digits mixed, as in a batch
-    reals = some.images[every, ..., None].astype("float32") / 127.5 - 1
+    reals = scale(some.images[every], "tanh")
     digits = some.labels[every].astype("int32")
     five = int(np.flatnonzero(digits == 5)[0])
-    score = np.asarray(d([reals, digits])).ravel()
+    scores = np.asarray(d([reals, digits])).ravel()
     alike = reals.copy()
     alike[digits == 5] = reals[five]  # every five the same image
     others = reals.copy()
     others[digits != 5] = reals[digits != 5][::-1]  # the other digits' images changed
-    assert not np.isclose(np.asarray(d([alike, digits])).ravel()[five], score[five])
-    assert np.isclose(np.asarray(d([others, digits])).ravel()[five], score[five], atol=1e-5)
+    assert not np.isclose(np.asarray(d([alike, digits])).ravel()[five], scores[five])
+    assert np.isclose(np.asarray(d([others, digits])).ravel()[five], scores[five], atol=1e-5)
     reloaded = io.load_model(tmp_path / "discriminator.keras")
-    np.testing.assert_allclose(np.asarray(reloaded([reals, digits])).ravel(), score, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(reloaded([reals, digits])).ravel(), scores, atol=1e-5)
     # The Train page's "What D sees" judges its ten real digits among others of their digit,
     # as the grid's rows of ten fakes are judged, not each alone.
     view = trainer.d_viewer(trainer.grid_images(), trainer.fixed_digits)
     shown, among = trainer.d_viewer.real_images, trainer.d_viewer.real_digits
     assert view.real_scores.shape == (10,) and list(among[::SHOWN_OF]) == list(range(10))
-    in_company = 1 / (1 + np.exp(-np.asarray(d([shown, among])).ravel()))
-    alone = 1 / (1 + np.exp(-np.asarray(d([shown[::SHOWN_OF], among[::SHOWN_OF]])).ravel()))
+    in_company = np.asarray(score(trainer.nets, shown, among))
+    alone = np.asarray(score(trainer.nets, shown[::SHOWN_OF], among[::SHOWN_OF]))
     np.testing.assert_allclose(view.real_scores, in_company[::SHOWN_OF], atol=1e-5)
     assert not np.allclose(view.real_scores, alone, atol=1e-3)
 
