@@ -7,7 +7,7 @@ data range, and scores them as `python -m gan evaluate` scores a generator: reco
 share, Fréchet digit distance (and its real-vs-real floor), the least varied digit's and
 the mean within-digit diversity (1 = as varied as real digits). No training, no timing.
 
-    python benchmarks/component_ceiling.py [--components 32,64,100,128,200]
+    python benchmarks/component_ceiling.py [--components 32,64,100,128,200,256]
 """
 
 from __future__ import annotations
@@ -30,16 +30,18 @@ from gan.models import component_encoder, principal_basis  # noqa: E402
 def row(judge: Judge, name: str, flat: np.ndarray) -> str:
     """One table row for images `(n, 784)` in [-1, 1]."""
     quality = judge.evaluate(to_unit(flat.reshape(-1, 28, 28, 1), "tanh"))
-    within = [d for d in quality.digit_diversity if d is not None]
+    within = {d: v for d, v in enumerate(quality.digit_diversity) if v is not None}
+    least = min(within, key=within.get)
     return (
         f"| {name} | {quality.recognizability:.1%} | {quality.frechet_distance:.1f} "
-        f"(floor {quality.frechet_floor:.1f}) | {min(within):.2f} | {np.mean(within):.2f} |"
+        f"(floor {quality.frechet_floor:.1f}) | {within[least]:.2f} (the {least}s) "
+        f"| {np.mean(list(within.values())):.2f} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--components", default="32,64,100,128,200")
+    parser.add_argument("--components", default="32,64,100,128,200,256")
     args = parser.parse_args()
     train, test = load_dataset("mnist"), load_dataset("mnist", split="test")
     pick = np.random.default_rng(0).choice(len(test), SAMPLES, replace=False)
