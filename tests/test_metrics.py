@@ -43,8 +43,10 @@ def test_noise_scores_low_and_is_too_early_to_call_collapsed(judge):
 
 def test_a_collapsed_set_gets_a_coverage_warning(judge, real):
     images, labels = real
-    ones = images[labels == 1][:3]  # a G that draws three images (5 real ones can differ
-    collapsed = np.repeat(ones, 100, axis=0)  # by half of MNIST's spread in the offline subset)
+    # A G that draws three images (five real ones can differ by half of MNIST's spread in
+    # the offline subset).
+    ones = images[labels == 1][:3]
+    collapsed = np.repeat(ones, 100, axis=0)
     quality = judge.evaluate(collapsed)
     assert quality.missing_digits == [0, 2, 3, 4, 5, 6, 7, 8, 9]
     assert "Mode collapse" in quality.collapse_warning
