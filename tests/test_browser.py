@@ -25,6 +25,7 @@ from gan.presets import DEFAULT_PRESET, PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
+NO_STALE = "!document.querySelector(\"[data-stale='true']\")"  # the last rerun's elements gone
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 expect = pytest.importorskip("playwright.sync_api").expect  # waits until a value shows
@@ -172,10 +173,8 @@ def test_interpolation_morphs_a_3_into_an_8(server, page):
     page.get_by_text("From one digit to another").click()
     page.get_by_text("A 3 becomes an 8 in 12 frames").wait_for()
     captions = page.locator("[data-testid='stImageCaption']")
-    page.wait_for_function(  # the new strip, not the last run's frames still on screen
-        "document.querySelectorAll(\"[data-testid='stImageCaption']\").length >= 13"
-        " && !document.querySelector(\"[data-stale='true']\")"
-    )
+    strip = "document.querySelectorAll(\"[data-testid='stImageCaption']\").length >= 13"
+    page.wait_for_function(f"{strip} && {NO_STALE}")  # the new strip, not the last run's
     read = [text.split(" · ")[0] for text in captions.all_inner_texts()[:12]]
     assert read[0] == "3" and read[-1] == "8", read
     page.get_by_role("button", name="Download GIF").wait_for()
@@ -410,6 +409,7 @@ def test_the_default_trained_a_full_epoch_longer_ends_with_every_digit_varied(se
         tab.get_by_text("rendered in").wait_for()
         nav.get_by_text("Train", exact=True).click()
         tab.get_by_text("Run finished").wait_for(timeout=900_000)
+        tab.wait_for_function(NO_STALE)  # the finished page, not it and the last rerun's
         body = tab.inner_text("body")
         assert re.search(rf"Epoch\s+{epochs} of {epochs}\b", body) and "full MNIST" in body
         assert "Mode collapse: clear." in body and "Mode collapse within" not in body
