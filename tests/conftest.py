@@ -222,10 +222,56 @@ def chromium_browser(*flags: str):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *flags])
+        BROWSERS.append(browser)
         try:
             yield browser
         finally:
+            BROWSERS.remove(browser)
             browser.close()
+
+
+# A failed test's report shows what every open tab showed and logged, and the end of every
+# running server's log: CI keeps nothing else of a failure.
+BROWSERS: list = []  # the Chromiums open now (in this worker)
+SERVER_LOGS: list[Path] = []  # the logs of the app servers running now (in this worker)
+_closed_tabs: list[tuple[str, str]] = []  # tabs a failing test closed on its way out
+
+
+def tab_story(tab) -> str:
+    """What a tab shows and what its page logged (errors and warnings)."""
+    try:
+        main = tab.locator("[data-testid='stMain']")
+        text = (main if main.count() else tab.locator("body")).inner_text(timeout=5_000)
+    except Exception as error:  # a crashed or closed page says why
+        text = f"(unreadable: {error})"
+    logged = [f"page error: {error}" for error in tab.page_errors()]
+    logged += [f"{m.type}: {m.text}" for m in tab.console_messages() if logs_something(m)]
+    return "\n".join([*logged[-20:], "--- text ---", text[:2_500]])
+
+
+def logs_something(message) -> bool:
+    """An error or warning other than a blocked external resource (tests have no network)."""
+    return message.type in ("error", "warning") and "ERR_NAME_NOT_RESOLVED" not in message.text
+
+
+def keep_tabs(context) -> None:
+    """Note a context's tabs for the failure report before a failing test closes it."""
+    _closed_tabs.extend((tab.url, tab_story(tab)) for tab in context.pages)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call" and report.failed:
+        tabs = [(tab.url, tab_story(tab)) for b in BROWSERS for c in b.contexts for tab in c.pages]
+        for url, story in _closed_tabs + tabs:
+            report.sections.append((f"tab {url}", story))
+        for log in SERVER_LOGS:
+            text = log.read_text(errors="replace") if log.is_file() else "(none)"
+            report.sections.append((f"log {log}", text[-2_500:]))
+    if call.when == "call":
+        _closed_tabs.clear()
+    return report
 
 
 def live_class(tab):

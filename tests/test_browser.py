@@ -19,7 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import chromium_browser, live_class, settled, type_number
+from conftest import (
+    SERVER_LOGS,
+    chromium_browser,
+    keep_tabs,
+    live_class,
+    settled,
+    type_number,
+)
 
 from gan.presets import DEFAULT_PRESET, PRESETS
 
@@ -50,6 +57,7 @@ def streamlit_server(log_name: str):
     """Start `streamlit run` on a free port; yield its URL; stop it."""
     port = free_port()
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / log_name, "w")  # noqa: SIM115
+    SERVER_LOGS.append(Path(log.name))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -86,6 +94,7 @@ def streamlit_server(log_name: str):
         process.terminate()
         process.wait(20)
         log.close()
+        SERVER_LOGS.remove(Path(log.name))
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +257,9 @@ def screen(chromium, size: str):
     tab.set_default_timeout(90_000)
     try:
         yield tab
+    except BaseException:
+        keep_tabs(context)
+        raise
     finally:
         context.close()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import chromium_browser, live_class, settled, type_number
+from conftest import SERVER_LOGS, chromium_browser, live_class, settled, type_number
 
 from deploy.streamlit_client import Client, Tally
 
@@ -111,11 +111,13 @@ def school(tmp_path_factory):
         replicas = {name: int(pid) for name, pid in re.findall(r"(r\d) pid (\d+)", line)}
         assert sorted(replicas) == ["r1", "r2"]
         school = School(port, replicas, process, runs)
+        SERVER_LOGS.extend(runtime / f"{name}.log" for name in sorted(replicas))
         threading.Thread(
             target=lambda: school.output.extend(iter(process.stdout.readline, "")), daemon=True
         ).start()
         yield school
     finally:
+        SERVER_LOGS[:] = [log for log in SERVER_LOGS if log.parent != runtime]
         process.send_signal(signal.SIGTERM)
         process.wait(60)
     assert process.returncode == 0
