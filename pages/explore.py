@@ -71,7 +71,14 @@ if randomize.button("Randomize", width="stretch"):
 digit = digit_picker(generator, DIGIT_KEY, digit_box)
 with st.sidebar:
     st.header("Latent point")
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="explore_seed")
+    seed = st.number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key="explore_seed",
+        persist_state="session",
+    )
     shown = st.multiselect(
         "Dimensions with sliders",
         list(range(dim)),

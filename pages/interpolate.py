@@ -45,25 +45,37 @@ with st.sidebar:
         "Walk",
         [POINTS, DIGITS],
         key="walk",
+        persist_state="session",
         disabled=mixer is None,
         help="From one digit to another needs a generator that can be asked for a digit.",
     )
     by_digit = walk == DIGITS and mixer is not None
     if by_digit:
-        start_digit = st.selectbox("Start digit", range(10), index=3, key="start_digit")
-        end_digit = st.selectbox("End digit", range(10), index=8, key="end_digit")
+        start_digit = st.selectbox(
+            "Start digit", range(10), index=3, key="start_digit", persist_state="session"
+        )
+        end_digit = st.selectbox(
+            "End digit", range(10), index=8, key="end_digit", persist_state="session"
+        )
     start_from = st.radio(
         "Start point",
         ["Seed", "Explorer's current point"],
         key="start_from",
+        persist_state="session",
         disabled=explorer_point() is None,
     )
-    seed_a = st.number_input("Start seed", min_value=0, step=1, value=0, key="seed_a")
+    seed_a = st.number_input(
+        "Start seed", min_value=0, step=1, value=0, key="seed_a", persist_state="session"
+    )
     if not by_digit:
-        seed_b = st.number_input("End seed", min_value=0, step=1, value=1, key="seed_b")
-        method = st.radio("Method", ["slerp", "lerp"], horizontal=True, key="method")
-    frames = st.slider("Frames", 2, 48, 12, key="frames")
-    fps = st.slider("GIF frames per second", 1, 30, 8, key="fps")
+        seed_b = st.number_input(
+            "End seed", min_value=0, step=1, value=1, key="seed_b", persist_state="session"
+        )
+        method = st.radio(
+            "Method", ["slerp", "lerp"], horizontal=True, key="method", persist_state="session"
+        )
+    frames = st.slider("Frames", 2, 48, 12, key="frames", persist_state="session")
+    fps = st.slider("GIF frames per second", 1, 30, 8, key="fps", persist_state="session")
 
 explorer_z = explorer_point()
 use_explorer = start_from != "Seed" and explorer_z is not None and len(explorer_z) == dim

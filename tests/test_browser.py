@@ -193,7 +193,8 @@ def test_interpolation_morphs_a_3_into_an_8(server, page):
 def test_a_student_picks_a_grouped_preset_then_walks_to_the_explorer_and_interpolate(server, page):
     """The picker lists the presets by group, without the retired ones; the shipped
     generator (plain Keras layers now) draws in the explorer and on Interpolate, reached
-    through the sidebar."""
+    through the sidebar. What the student picked on one page is still picked on the next
+    and when they come back: the generator, the preset."""
     page.goto(f"{server}/train")
     picker = page.get_by_role("combobox", name="Preset")
     picker.wait_for()
@@ -210,9 +211,16 @@ def test_a_student_picks_a_grouped_preset_then_walks_to_the_explorer_and_interpo
     nav.get_by_text("Latent explorer").click()
     page.get_by_text("rendered in").wait_for()
     assert image_sources(page)
+    generator = page.get_by_role("combobox", name="Generator")
+    generator.click()
+    page.locator("[role='option']").filter(has_text="pick the digit").click()
+    expect(page.get_by_role("combobox", name="Digit to draw")).to_have_value("7")  # it draws
     nav.get_by_text("Interpolate").click()
     page.get_by_text("frames by slerp").wait_for()
     page.get_by_role("button", name="Download GIF").wait_for()
+    expect(generator).to_have_value(re.compile("pick the digit"))
+    nav.get_by_text("Train", exact=True).click()
+    expect(picker).to_have_value(re.compile("^Our recipes: coded-digits — "))
     assert page.locator("[data-testid='stException']").count() == 0
 
 
@@ -376,7 +384,8 @@ def test_a_bad_setting_is_explained_in_the_main_area(server, chromium, size):
 def test_the_default_trains_past_its_epochs_while_the_student_visits_another_page(server, chromium):
     """The first thing a curious student does: raise Epochs above the default's, press Train,
     look at the explorer meanwhile, come back. No cap ends the run at the default's epochs;
-    the run is still there, still training, its grid still changing."""
+    the run is still there, still training, its grid still changing; the form still shows
+    the student's settings, and the next Train would use them."""
     with screen(chromium, "laptop") as tab:
         tab.goto(f"{server}/train")
         sidebar = settings(tab, "laptop")
@@ -400,6 +409,9 @@ def test_the_default_trains_past_its_epochs_while_the_student_visits_another_pag
         main(tab).get_by_role("button", name="Stop", exact=True).click()
         tab.get_by_text("Run stopped").wait_for()
         tab.get_by_role("button", name="Download generator (.keras)").wait_for()
+        expect(sidebar.get_by_label("Epochs", exact=True)).to_have_value(str(40 * default_epochs))
+        expect(sidebar.get_by_label("Training images (0 = all)", exact=True)).to_have_value("640")
+        assert f"epochs={40 * default_epochs}" in tab.url  # the page's link shares them too
 
 
 def test_the_default_trained_a_full_epoch_longer_ends_with_every_digit_varied(server, chromium):

@@ -53,34 +53,53 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None, s
         "Preset",
         list(PRESETS),
         key="preset",
+        persist_state="session",
         disabled=disabled,
         on_change=lambda: _preset_defaults(st.session_state["preset"]),
         format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name} — {PRESETS[name].summary}",
     )
     st.caption(f"Source: {PRESETS[preset].source}")
     left, right = st.columns(2)
-    dataset = left.selectbox("Dataset", DATASETS, key="dataset", disabled=disabled)
+    dataset = left.selectbox(
+        "Dataset", DATASETS, key="dataset", persist_state="session", disabled=disabled
+    )
     latent_dim = right.number_input(
         "Latent dimension",
         step=1,
         key="latent_dim",
+        persist_state="session",
         disabled=disabled,
         help="Length of the noise vector z (1–1024).",
     )
-    epochs = left.number_input("Epochs", step=1, key="epochs", disabled=disabled)
-    batch_size = right.number_input("Batch size", step=16, key="batch_size", disabled=disabled)
+    epochs = left.number_input(
+        "Epochs", step=1, key="epochs", persist_state="session", disabled=disabled
+    )
+    batch_size = right.number_input(
+        "Batch size", step=16, key="batch_size", persist_state="session", disabled=disabled
+    )
     with st.expander("More settings"):
         a, b = st.columns(2)
         lr_g = a.number_input(
-            "Generator learning rate", key="lr_g", format="%.5f", step=1e-4, disabled=disabled
+            "Generator learning rate",
+            key="lr_g",
+            persist_state="session",
+            format="%.5f",
+            step=1e-4,
+            disabled=disabled,
         )
         lr_d = b.number_input(
-            "Discriminator learning rate", key="lr_d", format="%.5f", step=1e-4, disabled=disabled
+            "Discriminator learning rate",
+            key="lr_d",
+            persist_state="session",
+            format="%.5f",
+            step=1e-4,
+            disabled=disabled,
         )
         g_loss = a.selectbox(
             "G's loss",
             G_LOSSES,
             key="g_loss",
+            persist_state="session",
             disabled=disabled,
             help="non-saturating: G minimises -log D(G(z)); minimax: log(1 - D(G(z))), "
             "whose gradient vanishes when D rejects every fake.",
@@ -89,15 +108,19 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None, s
             "D steps per G step",
             step=1,
             key="d_steps",
+            persist_state="session",
             disabled=disabled,
             help=f"How many times D learns for each step of G (1–{MAX_D_STEPS}).",
         )
-        seed = a.number_input("Seed", step=1, key="seed", disabled=disabled)
+        seed = a.number_input(
+            "Seed", step=1, key="seed", persist_state="session", disabled=disabled
+        )
         train_size = b.number_input(
             "Training images (0 = all)",
             value=0,
             step=1000,
             key="train_size",
+            persist_state="session",
             disabled=disabled,
             help="Fewer images make epochs shorter.",
         )
@@ -106,11 +129,13 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None, s
             value=0,
             step=10,
             key="max_seconds",
+            persist_state="session",
             disabled=disabled,
         )
         xla = b.checkbox(
             "Compile with XLA",
             key="xla",
+            persist_state="session",
             disabled=disabled,
             help="Faster steps for the classic conv presets on a CPU; the first step takes "
             "longer. See benchmarks/bench_xla.py.",

@@ -14,7 +14,7 @@ from gan.runfolder import GENERATOR
 from pages.common.resources import PRETRAINED, load_any
 from pages.common.runs import UPLOADS, run_label, saved_runs
 from pages.common.server import wait_for_tensorflow
-from pages.common.state import generator_to_explore
+from pages.common.state import FROM_TRAIN, GENERATOR_CHOICE, generator_to_explore
 
 UPLOAD = "Upload a .keras generator…"
 NOISE_PICKS = "As the noise says"
@@ -25,13 +25,15 @@ def generator_picker():
     choices = {label: str(path) for label, path in PRETRAINED.items() if path.is_file()}
     from_train = generator_to_explore()
     if from_train:
-        choices["From the Train page (latest opened)"] = from_train
+        choices[FROM_TRAIN] = from_train
     for run in saved_runs():
         choices[f"Your run {run_label(run)}"] = str(run.folder / GENERATOR)
     choices[UPLOAD] = ""
     labels = list(choices)
-    default = labels.index("From the Train page (latest opened)") if from_train else 0
-    label = st.sidebar.selectbox("Generator", labels, index=default, key="generator_choice")
+    default = labels.index(FROM_TRAIN) if from_train else 0
+    label = st.sidebar.selectbox(  # kept across pages; the default where its run's label changed
+        "Generator", labels, index=default, key=GENERATOR_CHOICE, persist_state="session"
+    )
     path = choices[label] or _uploaded_path()
     if not path:
         return None, None

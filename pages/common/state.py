@@ -11,6 +11,8 @@ EXPLORER_POINT = "explore_z"  # the explorer's current latent point, for Interpo
 LIVE_FIGURES = "live_figures"  # Plotly figures the live view reuses
 TEACHER = "class_teacher"  # class code -> teacher token, for the class runs this tab drives
 JOINED = "class_joined"  # the class this tab has open, shown again after a visit elsewhere
+GENERATOR_CHOICE = "generator_choice"  # the explorer's and Interpolate's generator
+FROM_TRAIN = "From the Train page (latest opened)"  # that choice, for EXPLORER_MODEL
 
 
 def explorer_point() -> np.ndarray | None:
@@ -30,4 +32,5 @@ def generator_to_explore() -> str | None:
 def explore_generator(path) -> None:
     """Open a generator file in the latent explorer."""
     st.session_state[EXPLORER_MODEL] = str(path)
+    st.session_state[GENERATOR_CHOICE] = FROM_TRAIN  # over the choice kept from earlier
     st.switch_page("pages/explore.py")
