@@ -84,6 +84,7 @@ with st.sidebar:
         list(range(dim)),
         default=list(range(min(6, dim))),
         key="explore_dims",
+        persist_state="session",
         help="Pick which coordinates of z get a slider.",
     )
 
@@ -107,6 +108,7 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
                 0.0,
                 DIRECTION_STEP,
                 key=f"dir-{index}-{seed}",
+                persist_state="session",
             )
             z = z + amount * direction
         st.subheader("Coordinates")
@@ -118,7 +120,13 @@ def latent_point(generator, start: np.ndarray, directions: np.ndarray, shown, di
             )
         for i in shown:
             z[i] = st.slider(
-                f"z[{i}]", -3.0, 3.0, float(np.clip(z[i], -3, 3)), 0.05, key=f"z-{i}-{seed}"
+                f"z[{i}]",
+                -3.0,
+                3.0,
+                float(np.clip(z[i], -3, 3)),
+                0.05,
+                key=f"z-{i}-{seed}",
+                persist_state="session",
             )
     started = time.perf_counter()
     image = render(generator, z[None], None if digit is None else np.array([digit]))[0, ..., 0]

@@ -214,11 +214,24 @@ def test_a_student_picks_a_grouped_preset_then_walks_to_the_explorer_and_interpo
     generator = page.get_by_role("combobox", name="Generator")
     generator.click()
     page.locator("[role='option']").filter(has_text="pick the digit").click()
-    expect(page.get_by_role("combobox", name="Digit to draw")).to_have_value("7")  # it draws
+    digit = page.get_by_role("combobox", name="Digit to draw")
+    expect(digit).to_have_value("7")  # the conditional generator draws
+    digit.click()
+    page.get_by_role("option", name="3", exact=True).click()
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="z[0]").locator("input")
+    before = image_sources(page)
+    for _ in range(4):
+        slider.press("ArrowRight")
+    wait_for_change(lambda: image_sources(page), before)
+    page.wait_for_function(NO_STALE)
+    point = slider.input_value()
     nav.get_by_text("Interpolate").click()
     page.get_by_text("frames by slerp").wait_for()
     page.get_by_role("button", name="Download GIF").wait_for()
     expect(generator).to_have_value(re.compile("pick the digit"))
+    nav.get_by_text("Latent explorer").click()
+    expect(digit).to_have_value("3")
+    expect(slider).to_have_value(point)
     nav.get_by_text("Train", exact=True).click()
     expect(picker).to_have_value(re.compile("^Our recipes: coded-digits — "))
     assert page.locator("[data-testid='stException']").count() == 0

@@ -108,7 +108,9 @@ def digit_picker(generator, key: str, container=st.sidebar) -> int | None:
 
     if is_conditional(generator):
         default = {} if key in st.session_state else {"index": 7}  # a lesson link set it
-        return container.selectbox("Digit to draw", list(range(10)), key=key, **default)
+        return container.selectbox(
+            "Digit to draw", list(range(10)), key=key, persist_state="session", **default
+        )
     code = digit_code_of(generator)
     if not code:
         return None
@@ -116,6 +118,7 @@ def digit_picker(generator, key: str, container=st.sidebar) -> int | None:
         "Digit to draw",
         [NOISE_PICKS, *range(10)],
         key=f"{key}-code",
+        persist_state="session",
         help=code_help(code)
         + " Choosing a digit moves the code to that digit, clear of the others.",
     )
