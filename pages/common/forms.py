@@ -49,94 +49,74 @@ def config_form(disabled: bool = False) -> tuple[RunConfig | None, str | None, s
         st.session_state["seed"] = 0
         _preset_defaults(DEFAULT_PRESET)
     link_problem = from_link("train", LINK_SETTINGS, settings_from_link)
+
+    def field(key: str) -> dict:
+        """A field's key, its value kept while the student visits other pages, and whether it
+        is disabled (while a run trains)."""
+        return {"key": key, "persist_state": "session", "disabled": disabled}
+
     preset = st.selectbox(
         "Preset",
         list(PRESETS),
-        key="preset",
-        persist_state="session",
-        disabled=disabled,
+        **field("preset"),
         on_change=lambda: _preset_defaults(st.session_state["preset"]),
         format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name} — {PRESETS[name].summary}",
     )
     st.caption(f"Source: {PRESETS[preset].source}")
     left, right = st.columns(2)
-    dataset = left.selectbox(
-        "Dataset", DATASETS, key="dataset", persist_state="session", disabled=disabled
-    )
+    dataset = left.selectbox("Dataset", DATASETS, **field("dataset"))
     latent_dim = right.number_input(
         "Latent dimension",
         step=1,
-        key="latent_dim",
-        persist_state="session",
-        disabled=disabled,
+        **field("latent_dim"),
         help="Length of the noise vector z (1–1024).",
     )
-    epochs = left.number_input(
-        "Epochs", step=1, key="epochs", persist_state="session", disabled=disabled
-    )
-    batch_size = right.number_input(
-        "Batch size", step=16, key="batch_size", persist_state="session", disabled=disabled
-    )
+    epochs = left.number_input("Epochs", step=1, **field("epochs"))
+    batch_size = right.number_input("Batch size", step=16, **field("batch_size"))
     with st.expander("More settings"):
         a, b = st.columns(2)
         lr_g = a.number_input(
             "Generator learning rate",
-            key="lr_g",
-            persist_state="session",
+            **field("lr_g"),
             format="%.5f",
             step=1e-4,
-            disabled=disabled,
         )
         lr_d = b.number_input(
             "Discriminator learning rate",
-            key="lr_d",
-            persist_state="session",
+            **field("lr_d"),
             format="%.5f",
             step=1e-4,
-            disabled=disabled,
         )
         g_loss = a.selectbox(
             "G's loss",
             G_LOSSES,
-            key="g_loss",
-            persist_state="session",
-            disabled=disabled,
+            **field("g_loss"),
             help="non-saturating: G minimises -log D(G(z)); minimax: log(1 - D(G(z))), "
             "whose gradient vanishes when D rejects every fake.",
         )
         d_steps = b.number_input(
             "D steps per G step",
             step=1,
-            key="d_steps",
-            persist_state="session",
-            disabled=disabled,
+            **field("d_steps"),
             help=f"How many times D learns for each step of G (1–{MAX_D_STEPS}).",
         )
-        seed = a.number_input(
-            "Seed", step=1, key="seed", persist_state="session", disabled=disabled
-        )
+        seed = a.number_input("Seed", step=1, **field("seed"))
         train_size = b.number_input(
             "Training images (0 = all)",
             value=0,
             step=1000,
-            key="train_size",
-            persist_state="session",
-            disabled=disabled,
+            **field("train_size"),
             help="Fewer images make epochs shorter.",
         )
         max_seconds = a.number_input(
             "Time budget in seconds (0 = none)",
             value=0,
             step=10,
-            key="max_seconds",
-            persist_state="session",
-            disabled=disabled,
+            **field("max_seconds"),
         )
         xla = b.checkbox(
             "Compile with XLA",
-            key="xla",
-            persist_state="session",
-            disabled=disabled,
+            **field("xla"),
             help="Faster steps for the classic conv presets on a CPU; the first step takes "
             "longer. See benchmarks/bench_xla.py.",
         )
