@@ -262,15 +262,16 @@ def keep_tabs(context) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if call.when == "call" and report.failed:
+    if call.when != "call":
+        return report
+    if report.failed:
         tabs = [(tab.url, tab_story(tab)) for b in BROWSERS for c in b.contexts for tab in c.pages]
         for url, story in _closed_tabs + tabs:
             report.sections.append((f"tab {url}", story))
         for log in SERVER_LOGS:
             text = log.read_text(errors="replace") if log.is_file() else "(none)"
             report.sections.append((f"log {log}", text[-2_500:]))
-    if call.when == "call":
-        _closed_tabs.clear()
+    _closed_tabs.clear()
     return report
 
 
