@@ -73,12 +73,17 @@ def render_config(listen: str, upstreams: dict[str, str], runtime: str) -> str:
     return text
 
 
+def replica_log(runtime: Path, name: str) -> Path:
+    """Where replica `name` writes its output."""
+    return runtime / f"{name}.log"
+
+
 def start_replica(replica: Replica, secret: str, runtime: Path) -> None:
-    """Start the replica's server process (its output goes to runtime/<name>.log)."""
+    """Start the replica's server process (its output goes to `replica_log`)."""
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")]
     command += [f"--server.port={replica.port}", "--server.address=127.0.0.1"]
     command += ["--server.headless=true", "--browser.gatherUsageStats=false"]
-    log = open(runtime / f"{replica.name}.log", "ab")  # noqa: SIM115 (the child keeps it)
+    log = open(replica_log(runtime, replica.name), "ab")  # noqa: SIM115 (the child keeps it)
     # One cookie secret for all: a browser moved to another replica keeps valid cookies.
     env = {**os.environ, "GAN_REPLICA": replica.name, "STREAMLIT_SERVER_COOKIE_SECRET": secret}
     replica.process = subprocess.Popen(

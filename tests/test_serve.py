@@ -25,6 +25,7 @@ import pytest
 import requests
 from conftest import SERVER_LOGS, chromium_browser, live_class, settled, type_number
 
+from deploy.serve import replica_log
 from deploy.streamlit_client import Client, Tally
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def school(tmp_path_factory):
         replicas = {name: int(pid) for name, pid in re.findall(r"(r\d) pid (\d+)", line)}
         assert sorted(replicas) == ["r1", "r2"]
         school = School(port, replicas, process, runs)
-        SERVER_LOGS.extend(runtime / f"{name}.log" for name in sorted(replicas))
+        SERVER_LOGS.extend(replica_log(runtime, name) for name in sorted(replicas))
         threading.Thread(
             target=lambda: school.output.extend(iter(process.stdout.readline, "")), daemon=True
         ).start()
