@@ -122,7 +122,9 @@ def compare_runs(saved) -> None:
         left.plotly_chart(compare_figure(curves, "recognizability"), key="compare-recognizable")
         right.plotly_chart(compare_figure(curves, "frechet_distance"), key="compare-frechet")
     labels = list(colours)
-    shown = st.multiselect("Grids to show", labels, default=labels[-4:], key="compare_grids")
+    shown = st.multiselect(
+        "Grids to show", labels, default=labels[-4:], key="compare_grids", persist_state="session"
+    )
     columns = st.columns(4)
     for index, label in enumerate(shown):
         earlier = saved[labels.index(label)]

@@ -526,11 +526,21 @@ def buttons(tab, text: re.Pattern | None = None):
 def test_a_class_run_that_every_student_watches_and_only_the_teacher_drives(server, chromium):
     """A teacher starts a class run; two students (a phone, a laptop: separate browsers)
     open its link and watch the same steps, with no run controls; the teacher pauses and
-    steps D, and both see that step; the teacher sees them counted; the projector view."""
+    steps D, and both see that step; the teacher sees them counted; the projector view. The
+    class run's settings wait while the teacher looks at another page first."""
     with screen(chromium, "laptop") as teacher:
         teacher.goto(server)
-        teacher.get_by_label("Epochs").fill("20")
-        teacher.get_by_label("Epochs").press("Enter")
+        epochs = teacher.get_by_label("Epochs")
+        epochs.fill("20")
+        epochs.press("Enter")
+        nav = teacher.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Latent explorer").click()
+        teacher.get_by_text("rendered in").wait_for()
+        nav.get_by_text("Classroom").click()
+        expect(epochs).to_have_value("20")
+        expect(teacher.get_by_role("combobox", name="Preset of the class run")).to_have_value(
+            re.compile("quick-digits")
+        )
         teacher.get_by_role("button", name="Start a class run").click()
         teacher.wait_for_url("**class=*")
         code = re.search(r"class=(\w+)", teacher.url).group(1)

@@ -136,6 +136,10 @@ def test_a_tiny_training_run_completes_and_the_live_view_updates():
     assert "finished" in row["run"] and row["recognizable"].endswith("%"), row
     assert run.snapshot().quality["recognizability"]  # the final quality measurement
     assert any("recognizable" in c.value for c in app.caption)
+    app.multiselect(key="compare_grids").set_value([]).run()  # no grids, kept after a visit
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/train.py").run()
+    assert app.multiselect(key="compare_grids").value == []
 
 
 @pytest.mark.system  # trains in a child process
@@ -436,6 +440,21 @@ def test_the_classroom_offers_each_failure_demo_as_one_button():
         "Run oscillation-demo",
     ]
     assert not any(b.disabled for b in demos)
+
+
+def test_the_class_runs_preset_brings_its_own_epochs_and_the_teachers_epochs_stay_after():
+    from gan.presets import PRESETS
+
+    app = page("home").run()
+    assert app.number_input(key="class-epochs").value == PRESETS["quick-digits"].epochs
+    app.selectbox(key="class-preset").set_value("strong-d-demo").run()
+    assert app.number_input(key="class-epochs").value == PRESETS["strong-d-demo"].epochs
+    app.number_input(key="class-epochs").set_value(7).run()
+    app.switch_page("pages/train.py").run()
+    app.switch_page("pages/home.py").run()
+    assert app.selectbox(key="class-preset").value == "strong-d-demo"
+    assert app.number_input(key="class-epochs").value == 7
+    assert not app.exception
 
 
 @pytest.mark.system  # trains in a child process

@@ -34,6 +34,8 @@ from pages.common.live import (
 from pages.common.runs import UPLOADS, make_run
 from pages.common.state import JOINED, TEACHER, explore_generator
 
+CLASS_PRESET, CLASS_EPOCHS = "class-preset", "class-epochs"  # the class run's settings
+
 # A class run with no teacher's page open for this long ends, saved (GAN_CLASS_IDLE_MINUTES).
 CLASS_IDLE_S = 60 * parse_float(
     "GAN_CLASS_IDLE_MINUTES", os.environ.get("GAN_CLASS_IDLE_MINUTES", "30"), 0.0, 24 * 60
@@ -97,14 +99,21 @@ def class_setup() -> None:
     """Start a class run (teachers) or join one by its code (students)."""
     start, join = st.columns(2)
     with start:
-        names = list(PRESETS)
+        if CLASS_PRESET not in st.session_state:  # first visit: the Train page's preset
+            chosen = st.session_state.get("preset", DEFAULT_PRESET)
+            st.session_state[CLASS_PRESET] = chosen
+            st.session_state[CLASS_EPOCHS] = PRESETS[chosen].epochs
         preset = st.selectbox(
             "Preset of the class run",
-            names,
-            index=names.index(st.session_state.get("preset", DEFAULT_PRESET)),
+            list(PRESETS),
+            key=CLASS_PRESET,
+            persist_state="session",  # kept while the teacher visits other pages
+            on_change=lambda: st.session_state.update(
+                {CLASS_EPOCHS: PRESETS[st.session_state[CLASS_PRESET]].epochs}
+            ),
             format_func=lambda name: f"{GROUPS[PRESETS[name].group]}: {name}",
         )
-        epochs = st.number_input("Epochs", 1, 1000, PRESETS[preset].epochs, key="class-epochs")
+        epochs = st.number_input("Epochs", 1, 1000, key=CLASS_EPOCHS, persist_state="session")
         if st.button("Start a class run", type="primary"):
             try:
                 klass = start_class(RunConfig.create(preset, epochs=epochs))
