@@ -30,16 +30,34 @@ def make(layer_class, *args, **kwargs):
     return layer_class(*args, **kwargs)
 
 
-def noise_input(latent_dim: int, conditional: bool, digit_code: int = 0, temperature: float = 0):
+def noise_input(
+    latent_dim: int,
+    conditional: bool,
+    digit_code: int = 0,
+    temperature: float = 0,
+    by_digit: bool = False,
+):
     """Generator inputs and the tensor the body starts from: noise, noise ++ one-hot label,
-    or with `digit_code` the noise whose first `digit_code` values became a digit code."""
+    or with `digit_code` the noise whose first `digit_code` values became a digit code. With
+    `by_digit` (conditional), the noise goes in its digit's slot (`noise_by_digit`)."""
     noise = keras.Input((latent_dim,), name="noise")
     if digit_code:
         return noise, categorical_code(noise, digit_code, temperature)
     if not conditional:
         return noise, noise
     label, one_hot = digit_label()
-    return [noise, label], make(layers.Concatenate, name="noise_and_digit")([noise, one_hot])
+    read = noise_by_digit(noise, one_hot) if by_digit else noise
+    return [noise, label], make(layers.Concatenate, name="noise_and_digit")([read, one_hot])
+
+
+def noise_by_digit(noise, one_hot):
+    """`(n, latent_dim x 10)`: the noise in its digit's slot, zeros in the others (a soft
+    digit mix shares it out), so the next layer reads each digit's noise with its own weights
+    and no digit's styles share noise directions with another's."""
+    outer = make(layers.Multiply)(
+        [make(layers.Reshape, (-1, 1))(noise), make(layers.Reshape, (1, N_CLASSES))(one_hot)]
+    )
+    return make(layers.Flatten, name="noise_by_digit")(outer)
 
 
 def digit_label():

@@ -72,14 +72,16 @@ def principal_generator(
     basis=None,
     width: int = 256,
     noise_shortcut: bool = False,
+    noise_by_digit: bool = False,
 ) -> keras.Model:
     """An MLP (Dense `width` x2, BatchNorm, LeakyReLU 0.2) that picks the weights of the data's
     principal components: `basis` = (mean, components) from `principal_basis`; the image is
     the mean plus the weighted components (a fixed layer), so every output is a smooth stroke
     image, clipped to [-1, 1]. With `noise_shortcut`, a linear layer from the noise adds to
-    the weights: each noise value moves the stroke directly, beside the MLP."""
+    the weights: each noise value moves the stroke directly, beside the MLP. With
+    `noise_by_digit`, the first layer reads each digit's noise with its own weights."""
     mean, components = basis
-    inputs, x = noise_input(latent_dim, conditional)
+    inputs, x = noise_input(latent_dim, conditional, by_digit=noise_by_digit)
     for _ in range(2):
         x = make(layers.Dense, width, use_bias=False)(x)
         x = make(layers.BatchNormalization)(x)
@@ -206,6 +208,8 @@ def build_pair(preset: Preset, latent_dim: int, images=None) -> tuple[keras.Mode
         d_options["width"] = preset.d_width
     if preset.noise_shortcut:
         g_options["noise_shortcut"] = True
+    if preset.noise_by_digit:
+        g_options["noise_by_digit"] = True
     if preset.digit_spread:
         d_options["digit_spread"] = preset.digit_spread
     if preset.principal_components:

@@ -44,6 +44,7 @@ class Preset:
     digit_head: float = 0.0  # weight of the digit terms in G's loss; > 0 gives D a digit head
     mode_seeking: float = 0.0  # weight of the mode-seeking term in G's loss (0: off)
     noise_shortcut: bool = False  # principal G: its noise also sets the weights linearly
+    noise_by_digit: bool = False  # conditional principal G: each digit's noise has its own weights
     digit_spread: float = 0.0  # > 0: D also sees how alike each digit's images are, x this
     digit_code: int = 0  # G turns its first N noise values into a digit code (10: hard; 2: a map)
     code_temperature: float = 0.0  # a map code's sparsemax temperature (a hard code has none)
@@ -106,8 +107,14 @@ class Preset:
                     "principal_components goes with the principal_generator",
                 ),
                 (
-                    (self.noise_shortcut or self.digit_spread) and not self.principal_components,
-                    "the noise shortcut and digit spread are the principal networks' options",
+                    (self.noise_shortcut or self.noise_by_digit or self.digit_spread)
+                    and not self.principal_components,
+                    "the noise shortcut, noise by digit and digit spread are the principal "
+                    "networks' options",
+                ),
+                (
+                    self.noise_by_digit and not self.conditional,
+                    "noise by digit needs the digit: a conditional preset",
                 ),
                 (
                     self.principal_components and self.data_range != "tanh",

@@ -59,12 +59,18 @@ def test_unknown_preset_lists_the_choices():
         ({"group": "misc"}, "group is ours, classic or demo"),
         ({"conditional": True, "digit_code": 10, "digit_head": 1.0}, "takes no label"),
         ({"principal_components": 64}, "goes with the principal_generator"),
+        ({"noise_by_digit": True}, "are the principal networks' options"),
         ({"ema": 1.0}, "ema is in [0, 1)"),
     ],
 )
 def test_a_preset_whose_flags_do_not_fit_together_is_refused_when_defined(changes, words):
     with pytest.raises(ValueError, match=re.escape(words)):
         replace(PRESETS["fast"], **changes)
+
+
+def test_noise_by_digit_without_labels_is_refused_when_defined():
+    with pytest.raises(ValueError, match="noise by digit needs the digit"):
+        replace(PRESETS["quick-digits"], conditional=False)
 
 
 def test_text_numbers_from_forms_and_cli_are_parsed():

@@ -57,6 +57,35 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     assert as_zeros.shape == (5, 1) and not np.allclose(as_zeros, as_sevens)
 
 
+def test_the_defaults_g_reads_each_digits_noise_with_its_own_weights(small):
+    """Noise by digit: the first layer's weights for one digit's noise change that digit's
+    images and no other's; a soft mix of two digits (the explorer's digit morph) reads both
+    digits' weights, half each."""
+    import keras
+
+    from gan.models import digit_mixer
+
+    assert PRESETS[DEFAULT_PRESET].noise_by_digit
+    generator = Trainer.create(RunConfig.create(DEFAULT_PRESET, max_steps=1), small).generator
+    first = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Dense))
+    noise, digits = sample_noise(20, 64, seed=0), np.arange(20) % 10
+    before = np.asarray(generator([noise, digits], training=False))
+    kernel = first.get_weights()[0]
+    slots = np.arange(64) * 10 + 3  # the rows that read digit 3's noise
+    kernel[slots] = 0.0
+    first.set_weights([kernel])
+    after = np.asarray(generator([noise, digits], training=False))
+    changed = np.abs(after - before).reshape(20, -1).max(axis=1) > 1e-4
+    np.testing.assert_array_equal(changed, digits == 3)
+    assert digit_mixer(generator) is not None
+    one_hot = generator.get_layer("digit_one_hot").output
+    read = keras.Model([generator.inputs[0], one_hot], first.output)
+    mixes = np.eye(10, dtype="float32")[[3, 8, 3]]
+    mixes[2] = 0.5 * (mixes[0] + mixes[1])
+    three, eight, halfway = np.asarray(read([np.repeat(noise[:1], 3, axis=0), mixes]))
+    np.testing.assert_allclose(halfway, (three + eight) / 2, atol=1e-5)
+
+
 def test_the_default_seeks_modes_fakes_paired_by_digit_and_a_g_ignoring_its_noise_pays(
     small,
 ):
