@@ -316,7 +316,8 @@ def test_stop_pressed_during_a_save_waits_for_it_and_keeps_a_loadable_model(
         return real_write(path, write)
 
     monkeypatch.setattr(io, "atomic_write", slow_write)
-    run = BackgroundRun(tiny(epochs=100, out_dir=str(out)), small).start()
+    config = tiny(epochs=100, out_dir=str(out), checkpoint_every=3600.0)  # saves at epoch ends
+    run = BackgroundRun(config, small).start()
     assert saving.wait(180)  # the first trace, on a machine busy with other tests
     run.stop()
     stop_pressed.set()
