@@ -31,6 +31,7 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     draws in [-1, 1] in their span, and the saved G reloads with them; its D scores an image
     for the digit it is said to be (a projection head)."""
     from gan import io
+    from gan.modelcheck import check_model_file
     from gan.models import principal_basis
     from gan.presets import DEFAULT_PRESET
 
@@ -44,6 +45,7 @@ def test_the_default_preset_builds_from_the_data_and_trains_a_few_steps(small, t
     fixed = trainer.generator.get_layer("principal_components").get_weights()
     np.testing.assert_allclose(fixed[0], components, atol=1e-5)
     np.testing.assert_allclose(fixed[1], mean, atol=1e-5)
+    check_model_file(tmp_path / "generator.keras")  # a student's download uploads back
     saved = io.load_generator(tmp_path / "generator.keras")
     noise, digits = sample_noise(20, 64, seed=0), np.arange(20) % 10
     images = np.asarray(saved([noise, digits], training=False)).reshape(20, -1)
